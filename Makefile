@@ -1,0 +1,50 @@
+# Voortgang: `make run` serves the app, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 5000
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamp-install
+PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: install run test test-fast check bench translations-extract translations-update translations-compile clean
+
+install: $(STAMP) $(MO_FILES)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+translations-compile: $(MO_FILES)
+
+# Collect the English source strings into translations/messages.pot.
+translations-extract: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project Voortgang --msgid-bugs-address "" -o translations/messages.pot .
+
+# Merge new source strings into the Dutch catalog (then translate them there).
+translations-update: translations-extract
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+
+run: install
+	$(BIN)/voortgang serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -x -q -m "not e2e and not slow"
+
+# Supply chain: known vulnerabilities in the installed packages, and a static scan of our code.
+check: install
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
+	$(BIN)/bandit -q -c pyproject.toml -r voortgang
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info $(MO_FILES)

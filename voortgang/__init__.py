@@ -1,0 +1,83 @@
+"""Voortgang: the voortgangsgesprek, an equal two-way progress conversation."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from flask_babel import get_locale
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import database  # noqa: F401  (registers the SQLite connection events)
+from . import security
+from .config import load_config
+from .extensions import babel, csrf, db, login_manager, migrate
+from .i18n import LANGUAGE_NAMES, select_locale
+from .paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR, TRANSLATIONS_DIR, default_instance_path
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the app: defaults, instance/config.py, VOORTGANG_* variables, then test_config."""
+    instance_path = os.environ.get("VOORTGANG_INSTANCE_PATH") or default_instance_path()
+    app = Flask(
+        __name__,
+        template_folder=str(TEMPLATES_DIR),
+        static_folder=str(STATIC_DIR),
+        instance_path=str(instance_path) if instance_path else None,
+        instance_relative_config=True,
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    load_config(app, test_config)
+
+    if app.config["PROXY_FIX"]:
+        hops = app.config["PROXY_FIX"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(TRANSLATIONS_DIR),
+    )
+    _init_login(app)
+    security.init_app(app)
+
+    from .auth import bp as auth_bp
+    from .main import bp as main_bp
+    from .main.routes import render_error
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    app.register_error_handler(HTTPException, render_error)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, get_locale=get_locale)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from .models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        # The id carries the person's session token: a rotated token ends old sessions.
+        ident, _sep, token = user_id.partition(":")
+        if not ident.isdigit() or not token:
+            return None
+        user = db.session.get(User, int(ident))
+        if user is None or not user.active or user.session_token != token:
+            return None
+        return user

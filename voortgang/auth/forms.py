@@ -1,0 +1,48 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from ..i18n import LANGUAGE_NAMES
+from ..people.service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    remember = BooleanField(_l("Keep me signed in on this device"))
+    next = HiddenField()
+
+
+def _password_field(label):
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=MAX_PASSWORD_LENGTH,
+                message=_l("Use at least %(min)d characters.", min=MIN_PASSWORD_LENGTH),
+            ),
+        ],
+        description=_l("At least %(min)d characters; a few words in a row make a good one.", min=MIN_PASSWORD_LENGTH),
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    password = _password_field(_l("New password"))
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords are not the same."))],
+    )
+
+
+class SetupForm(SetPasswordForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Email(), Length(max=254)])
+    locale = RadioField(
+        _l("Language"),
+        choices=[SelectChoice(code, name, render_kw={"lang": code}) for code, name in LANGUAGE_NAMES.items()],
+        validators=[DataRequired()],
+    )

@@ -1,0 +1,205 @@
+"""Sign-in rules: password hashing, throttling of failed sign-ins, first-run setup."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, func, or_, select
+
+from ..database import utcnow
+from ..extensions import db
+from ..models import LoginFailure, Setting, User
+
+SETUP_TOKEN_KEY = "setup_token_sha256"  # a settings key, not a secret  # nosec B105
+
+
+class AuthError(Exception):
+    """A refusal whose message is shown to the person (already translated by the caller)."""
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _hasher() -> PasswordHasher:
+    config = current_app.config
+    return PasswordHasher(
+        time_cost=config["ARGON2_TIME_COST"],
+        memory_cost=config["ARGON2_MEMORY_COST"],
+        parallelism=config["ARGON2_PARALLELISM"],
+    )
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+# Verified against when the email is unknown, so both cases take the same time.
+_DUMMY_HASH: dict[tuple[int, int, int], str] = {}
+
+
+def _dummy_hash() -> str:
+    hasher = _hasher()
+    key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+    if key not in _DUMMY_HASH:
+        _DUMMY_HASH[key] = hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASH[key]
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Verify the password; rehash when the parameters have changed."""
+    hasher = _hasher()
+    stored = user.password_hash if user and user.password_hash else None
+    try:
+        hasher.verify(stored or _dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if stored is None:
+        return False
+    if hasher.check_needs_rehash(stored):
+        user.password_hash = hasher.hash(password)
+    return True
+
+
+def is_throttled(email: str, address: str) -> bool:
+    """True when too many sign-ins failed recently for this account or this address."""
+    config = current_app.config
+    since = utcnow() - timedelta(minutes=config["LOGIN_THROTTLE_MINUTES"])
+    per_account, per_address = db.session.execute(
+        select(
+            func.count().filter(LoginFailure.email == email),
+            func.count().filter(LoginFailure.address == address),
+        ).where(
+            LoginFailure.at >= since,
+            or_(LoginFailure.email == email, LoginFailure.address == address),
+        )
+    ).one()
+    return (
+        per_account >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+        or per_address >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    )
+
+
+def record_failure(email: str, address: str) -> None:
+    db.session.add(LoginFailure(email=email, address=address))
+    # Keep the table small: failures older than a day no longer count for anything.
+    db.session.execute(delete(LoginFailure).where(LoginFailure.at < utcnow() - timedelta(days=1)))
+
+
+def authenticate(email: str, password: str, address: str) -> User | None:
+    """Return the person for these credentials, or None; raise AuthError when throttled.
+
+    Commits: the failure counter must persist even though the sign-in fails.
+    """
+    email = normalise_email(email)
+    if is_throttled(email, address):
+        db.session.rollback()
+        raise AuthError("throttled")
+    user = db.session.scalar(select(User).where(User.email == email))
+    if not check_password(user, password) or not user.active:
+        record_failure(email, address)
+        db.session.commit()
+        return None
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    db.session.commit()
+    return user
+
+
+def has_people() -> bool:
+    return db.session.scalar(select(User.id).limit(1)) is not None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_setup_token() -> str | None:
+    """Return a new one-time setup token when nobody exists yet (replacing any older one)."""
+    if has_people():
+        return None
+    token = secrets.token_urlsafe(32)
+    db.session.merge(Setting(key=SETUP_TOKEN_KEY, value=_digest(token)))
+    db.session.commit()
+    return token
+
+
+def setup_token_valid(token: str) -> bool:
+    if has_people():
+        return False
+    stored = db.session.get(Setting, SETUP_TOKEN_KEY)
+    return stored is not None and hmac.compare_digest(stored.value, _digest(token))
+
+
+def complete_setup(token: str, *, name: str, email: str, password: str, locale: str) -> User:
+    """Create the first administrator with the setup token, which then stops working."""
+    # Deleting the token row is the claim: of two simultaneous submissions only one
+    # deletes it (the other waits for the row lock, then finds nothing).
+    claimed = db.session.execute(
+        delete(Setting).where(Setting.key == SETUP_TOKEN_KEY, Setting.value == _digest(token))
+    ).rowcount
+    if claimed != 1 or has_people():
+        db.session.rollback()
+        raise AuthError("invalid setup token")
+    user = User(
+        name=name.strip(),
+        email=normalise_email(email),
+        password_hash=hash_password(password),
+        is_admin=True,
+        locale=locale,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+PASSWORD_TOKEN_SALT = "voortgang.set-password"  # a public salt  # nosec B105
+PASSWORD_TOKEN_MAX_AGE = timedelta(days=7)
+
+
+def _password_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=PASSWORD_TOKEN_SALT)
+
+
+def _password_fingerprint(user: User) -> str:
+    # Changes when the password or the sessions change, so a used link stops working.
+    return _digest(f"{user.password_hash}|{user.session_token}")[:32]
+
+
+def make_password_token(user: User) -> str:
+    """Return a signed, expiring, one-time token with which `user` sets a password."""
+    return _password_serializer().dumps({"user": user.id, "fp": _password_fingerprint(user)})
+
+
+def user_for_password_token(token: str) -> User | None:
+    """Return the person the token is for, or None when it is expired, used or forged."""
+    try:
+        data = _password_serializer().loads(
+            token, max_age=int(PASSWORD_TOKEN_MAX_AGE.total_seconds())
+        )
+    except BadSignature:
+        return None
+    user = db.session.get(User, data.get("user")) if isinstance(data, dict) else None
+    if user is None or not user.active:
+        return None
+    if not hmac.compare_digest(_password_fingerprint(user), str(data.get("fp"))):
+        return None
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Set a new password and end every existing session of this person."""
+    user.password_hash = hash_password(password)
+    user.end_sessions()
+    db.session.commit()
+
+
+def end_sessions(user: User) -> None:
+    """End every session and remember cookie of this person (sign-out everywhere)."""
+    user.end_sessions()
+    db.session.commit()

@@ -1,0 +1,193 @@
+"""The `voortgang` command group (also reachable as `flask --app voortgang ...`)."""
+from __future__ import annotations
+
+import ipaddress
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade as migrate_upgrade
+from sqlalchemy.engine import make_url
+
+
+
+def _create_app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    """Entry point of the `voortgang` command."""
+    cli = FlaskGroup(
+        create_app=_create_app,
+        add_version_option=True,
+        set_debug_flag=False,
+        help="Voortgang: the voortgangsgesprek, an equal two-way progress conversation.",
+    )
+    cli.main(prog_name="voortgang")
+
+
+def external_url(path: str, host: str | None = None, port: int | None = None) -> str:
+    """Return an absolute URL for `path`, from VOORTGANG_BASE_URL or the serve address."""
+    base = current_app.config.get("BASE_URL")
+    if not base:
+        shown_host = host or "127.0.0.1"
+        if _is_unspecified(shown_host):  # listening everywhere: show a link that works here
+            shown_host = "127.0.0.1"
+        base = f"http://{shown_host}:{port or 5000}"
+    return base.rstrip("/") + path
+
+
+def _is_unspecified(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+@click.group("user")
+def user_group() -> None:
+    """Manage people."""
+
+
+@user_group.command("add")
+@click.option("--email", required=True, help="Email address (the sign-in name).")
+@click.option("--name", required=True, help="Full name as shown to others.")
+@click.option("--admin", is_flag=True, help="Make this person an administrator.")
+@click.option("--manager", "manager_email", help="Email address of this person's manager.")
+@click.option("--locale", help="Preferred language: nl or en.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def user_add(email, name, admin, manager_email, locale, password_stdin) -> None:
+    """Create a person; without --password-stdin, print a one-time link to set the password."""
+    from .auth.service import make_password_token
+    from .extensions import db
+    from .people.service import PeopleError, create_user
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = create_user(
+            email=email,
+            name=name,
+            is_admin=admin,
+            manager_email=manager_email,
+            locale=locale,
+            password=password,
+        )
+        db.session.commit()
+    except PeopleError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created {user.name} <{user.email}> (id {user.id}).")
+    if password is None:
+        from flask import url_for
+
+        with current_app.test_request_context():
+            path = url_for("auth.set_password_with_token", token=make_password_token(user))
+        click.echo(f"Link to set the password (valid 7 days, once): {external_url(path)}")
+
+
+@click.command("serve")
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")), show_default="5000")
+@click.option("--workers", type=int, default=2, show_default=True, help="Worker processes.")
+@click.option("--threads", type=int, default=4, show_default=True, help="Threads per worker.")
+@with_appcontext
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Run migrations, then serve the app with gunicorn."""
+    from .auth.service import create_setup_token
+    from .extensions import db
+
+    migrate_upgrade()
+    token = create_setup_token()
+    db.session.remove()
+    if token:
+        from flask import url_for
+
+        with current_app.test_request_context():
+            path = url_for("auth.setup", token=token)
+        click.echo("")
+        click.echo("  Voortgang has nobody yet. Open this one-time link to create the administrator:")
+        click.echo(f"  {external_url(path, host, port)}")
+        click.echo("")
+    click.echo(f"Serving on http://{host}:{port} (stop with Ctrl+C)")
+    _run_gunicorn(host, port, workers, threads)
+
+
+def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self):
+            bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            settings = {
+                "bind": bind,
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread",
+                "accesslog": "-",
+                "timeout": 60,
+                "graceful_timeout": 20,
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from . import create_app
+
+            return create_app()
+
+    Server().run()
+
+
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup(target: Path) -> None:
+    """Write a consistent copy of the SQLite database to TARGET while the app keeps running."""
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite":
+        raise click.ClickException(
+            "this database is not SQLite: back up PostgreSQL with pg_dump (see the README)"
+        )
+    if not url.database or url.database == ":memory:":
+        raise click.ClickException("the database is in memory: nothing to back up")
+    if target.exists():
+        raise click.ClickException(f"{target} exists already: choose a new file name")
+    if not target.parent.is_dir():
+        raise click.ClickException(f"folder {target.parent} does not exist")
+    tmp = target.with_name(f".{target.name}.partial")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.close(fd)
+    try:
+        source = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True)
+        copy = sqlite3.connect(tmp)
+        try:
+            source.execute("PRAGMA busy_timeout = 10000")
+            source.backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")
+            result = copy.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            copy.close()
+            source.close()
+        if result != "ok":
+            raise click.ClickException(f"the copy failed its integrity check: {result}")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    click.echo(f"Backed up to {target} (integrity check ok).")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(user_group)
+    app.cli.add_command(serve)
+    app.cli.add_command(backup)

@@ -1,0 +1,148 @@
+"""Configuration: defaults, then instance/config.py, then VOORTGANG_* variables, then a test mapping."""
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ENV_PREFIX = "VOORTGANG_"
+SECRET_KEY_FILE = "secret_key"  # a file name  # nosec B105
+MIN_SECRET_KEY_LENGTH = 32
+LOCALES = ("nl", "en")
+
+# Environment variables whose names differ from the config key they set.
+ENV_ALIASES = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "SECURE_COOKIES": "SESSION_COOKIE_SECURE",
+}
+# Every other VOORTGANG_X sets config key X; these are parsed from text.
+BOOL_KEYS = {"SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "WTF_CSRF_ENABLED"}
+INT_KEYS = {
+    "PROXY_FIX",
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+    "LOGIN_MAX_FAILURES_PER_ADDRESS",
+    "LOGIN_THROTTLE_MINUTES",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_ABSOLUTE_HOURS",
+    "ANSWER_MAX_LENGTH",
+}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says why."""
+
+
+DEFAULTS: dict[str, Any] = {
+    "DEFAULT_LOCALE": "nl",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
+    "SQLALCHEMY_DATABASE_URI": None,  # filled in from the instance folder
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "SESSION_COOKIE_NAME": "voortgang_session",
+    "REMEMBER_COOKIE_NAME": "voortgang_remember",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+    # A CSRF token lives as long as the session, so a long meeting can still save.
+    "WTF_CSRF_TIME_LIMIT": None,
+    "WTF_CSRF_ENABLED": True,
+    # Number of reverse proxies in front of the app whose X-Forwarded-* to trust.
+    "PROXY_FIX": 0,
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 50,
+    "LOGIN_THROTTLE_MINUTES": 15,
+    "SESSION_IDLE_MINUTES": 8 * 60,
+    "SESSION_ABSOLUTE_HOURS": 7 * 24,
+    "ANSWER_MAX_LENGTH": 10_000,
+    # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
+    "ARGON2_TIME_COST": 2,
+    "ARGON2_MEMORY_COST": 19 * 1024,
+    "ARGON2_PARALLELISM": 1,
+}
+
+
+def _parse(name: str, key: str, raw: str) -> Any:
+    if key in BOOL_KEYS:
+        value = raw.strip().lower()
+        if value in {"1", "true", "yes", "on"}:
+            return True
+        if value in {"0", "false", "no", "off", ""}:
+            return False
+        raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+    if key in INT_KEYS:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    return raw
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """Return the config keys set by VOORTGANG_* variables."""
+    settings: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "INSTANCE_PATH":
+            continue
+        key = name[len(ENV_PREFIX):]
+        key = ENV_ALIASES.get(key, key)
+        settings[key] = _parse(name, key, raw)
+    if "SESSION_COOKIE_SECURE" in settings:
+        settings["REMEMBER_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
+    return settings
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill app.config in order of precedence and check it."""
+    app.config.update(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(from_environment(os.environ))
+    if test_config:
+        app.config.update(test_config)
+
+    instance = Path(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'voortgang.db'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(instance)
+    check_config(app.config)
+    app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Refuse settings the app cannot run safely with."""
+    key = config["SECRET_KEY"]
+    if not isinstance(key, (str, bytes)) or len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 10:
+        raise ConfigError(
+            f"{ENV_PREFIX}SECRET_KEY is too weak: use at least {MIN_SECRET_KEY_LENGTH} random "
+            "characters, or unset it to have one generated in the instance folder"
+        )
+    if config["DEFAULT_LOCALE"] not in LOCALES:
+        raise ConfigError(f"{ENV_PREFIX}DEFAULT_LOCALE must be one of {', '.join(LOCALES)}")
+
+
+def instance_secret_key(instance: Path) -> str:
+    """Return the instance's secret key, creating it (mode 0600) on first start."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / SECRET_KEY_FILE
+    if not path.exists():
+        # Write a complete file aside, then link it into place: processes starting
+        # at the same moment all end up with the one key that won.
+        fd, tmp = tempfile.mkstemp(dir=instance, prefix=".secret-")
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
+    return path.read_text(encoding="ascii").strip()

@@ -1,0 +1,1 @@
+"""People: creating and changing the persons who use Voortgang."""
