@@ -135,6 +135,8 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
                 "accesslog": "-",
                 "timeout": 60,
                 "graceful_timeout": 20,
+                # No control socket in $HOME: several servers may run side by side.
+                "control_socket_disable": True,
             }
             for key, value in settings.items():
                 self.cfg.set(key, value)
