@@ -46,11 +46,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
 
     from .auth import bp as auth_bp
+    from .conversations import bp as conversations_bp
     from .main import bp as main_bp
     from .main.routes import render_error
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(conversations_bp)
     app.register_error_handler(HTTPException, render_error)
 
     from .cli import register_commands

@@ -2,10 +2,20 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .database import UTCDateTime, utcnow
@@ -77,3 +87,231 @@ class Setting(db.Model):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# --- The conversation -------------------------------------------------------
+
+PHASES = ("looking_back", "looking_forward", "agreements")
+ROLES = ("employee", "manager")
+STATUSES = ("planned", "in_progress", "awaiting_signatures", "completed")
+AGREEMENT_OWNERS = ("employee", "manager", "organisation")
+AGREEMENT_STATUSES = ("open", "done", "dropped")
+
+
+def _enum_check(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    allowed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_valid")
+
+
+class Template(db.Model):
+    """A question list per phase; conversations copy it when they are planned."""
+
+    __tablename__ = "templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    questions: Mapped[list[TemplateQuestion]] = relationship(
+        back_populates="template",
+        order_by="(TemplateQuestion.phase_order, TemplateQuestion.position)",
+        cascade="all, delete-orphan",
+    )
+
+
+class TemplateQuestion(db.Model):
+    __tablename__ = "template_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("templates.id", ondelete="CASCADE"), index=True)
+    phase: Mapped[str] = mapped_column(String(20))
+    phase_order: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    text_nl: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+
+    template: Mapped[Template] = relationship(back_populates="questions")
+
+    __table_args__ = (_enum_check("phase", PHASES),)
+
+
+class Conversation(db.Model):
+    """One voortgangsgesprek between an employee and a manager."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    manager_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    planned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    follows_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str] = mapped_column(String(200), default="")
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="planned", index=True)
+    next_evaluation: Mapped[date | None] = mapped_column(Date)
+    # Bumped by every change; the live view polls it.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    employee_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    manager_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    employee_comment: Mapped[str] = mapped_column(Text, default="")
+    manager_comment: Mapped[str] = mapped_column(Text, default="")
+    # Set when a change withdrew signatures, so the page can say so; cleared on signing.
+    signatures_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    employee: Mapped[User] = relationship(foreign_keys=[employee_id])
+    manager: Mapped[User] = relationship(foreign_keys=[manager_id])
+    planned_by: Mapped[User | None] = relationship(foreign_keys=[planned_by_id])
+    follows: Mapped[Conversation | None] = relationship(remote_side=[id])
+    questions: Mapped[list[ConversationQuestion]] = relationship(
+        back_populates="conversation",
+        order_by="(ConversationQuestion.phase_order, ConversationQuestion.position)",
+        cascade="all, delete-orphan",
+    )
+    talking_points: Mapped[list[TalkingPoint]] = relationship(
+        back_populates="conversation", order_by="TalkingPoint.id", cascade="all, delete-orphan"
+    )
+    agreements: Mapped[list[Agreement]] = relationship(
+        back_populates="conversation",
+        order_by="Agreement.id",
+        cascade="all, delete-orphan",
+        foreign_keys="Agreement.conversation_id",
+    )
+
+    __table_args__ = (
+        _enum_check("status", STATUSES),
+        CheckConstraint("employee_id <> manager_id", name="two_people"),
+    )
+
+    def participant(self, role: str) -> User:
+        return self.employee if role == "employee" else self.manager
+
+    def signed_at(self, role: str) -> datetime | None:
+        return self.employee_signed_at if role == "employee" else self.manager_signed_at
+
+    def comment(self, role: str) -> str:
+        return self.employee_comment if role == "employee" else self.manager_comment
+
+
+class ConversationQuestion(db.Model):
+    """A question as it was in the template when the conversation was planned."""
+
+    __tablename__ = "conversation_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    phase: Mapped[str] = mapped_column(String(20))
+    phase_order: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    text_nl: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="questions")
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="question", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (_enum_check("phase", PHASES),)
+
+    def text(self, locale: str) -> str:
+        return self.text_nl if locale == "nl" else self.text_en
+
+
+class Answer(db.Model):
+    """One participant's answer to one question."""
+
+    __tablename__ = "answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("conversation_questions.id", ondelete="CASCADE")
+    )
+    role: Mapped[str] = mapped_column(String(10))
+    body: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    question: Mapped[ConversationQuestion] = relationship(back_populates="answers")
+
+    __table_args__ = (
+        UniqueConstraint("question_id", "role", name="uq_answers_question_role"),
+        _enum_check("role", ROLES),
+    )
+
+
+class TalkingPoint(db.Model):
+    """A point either participant brings in (aandachtspunt)."""
+
+    __tablename__ = "talking_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    phase: Mapped[str] = mapped_column(String(20))
+    author_role: Mapped[str] = mapped_column(String(10))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    discussed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="talking_points")
+
+    __table_args__ = (_enum_check("phase", PHASES), _enum_check("author_role", ROLES))
+
+
+class Agreement(db.Model):
+    """An action agreed in phase 3: what, who, by when, status."""
+
+    __tablename__ = "agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(20))
+    due: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    carried_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agreements.id", ondelete="SET NULL"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(
+        back_populates="agreements", foreign_keys=[conversation_id]
+    )
+
+    __table_args__ = (
+        _enum_check("owner", AGREEMENT_OWNERS),
+        _enum_check("status", AGREEMENT_STATUSES),
+    )
+
+
+class AuditEvent(db.Model):
+    """Who did what, when (append-only; never the answer text itself)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(50))
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
+    object_type: Mapped[str | None] = mapped_column(String(30))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text, default="")

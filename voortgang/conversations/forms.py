@@ -1,0 +1,25 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from .service import MAX_PLACE_LENGTH, MAX_TEXT_LENGTH
+
+
+class PlanForm(FlaskForm):
+    employee = SelectField(_l("Employee"), coerce=int, validators=[DataRequired()])
+    manager = SelectField(
+        _l("Manager"), coerce=lambda v: int(v) if v not in (None, "") else None,
+        validators=[Optional()],
+        validate_choice=False,  # the domain rules decide who may be the manager
+        description=_l("Leave empty for the employee's own manager."),
+    )
+    scheduled_at = DateTimeLocalField(
+        _l("Date and time"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[DataRequired(message=_l("Enter a date and time, for example 2027-03-01 10:00."))],
+    )
+    place = StringField(_l("Place"), validators=[Optional(), Length(max=MAX_PLACE_LENGTH)],
+                        description=_l("A quiet room where you will not be disturbed."))
+    purpose = TextAreaField(_l("Purpose"), validators=[Optional(), Length(max=MAX_TEXT_LENGTH)],
+                            description=_l("What do you both want from this conversation?"))
+    follows = HiddenField()

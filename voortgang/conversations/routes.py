@@ -1,0 +1,459 @@
+"""Views of the conversation: parse the request, call a domain function, render."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from flask import (
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_login import current_user, login_required
+
+from ..models import PHASES, Conversation
+from . import bp
+from . import service
+from .forms import PlanForm
+from . import messages
+from .messages import ERRORS
+from .service import ConversationError, Invalid, NotFound, ReadOnly, StaleVersion
+
+
+def is_htmx() -> bool:
+    """An htmx request that wants a fragment (not a boosted page load)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def error_text(error: ConversationError) -> str:
+    return str(ERRORS.get(error.code, ERRORS["invalid"])) % error.details if error.details else str(
+        ERRORS.get(error.code, ERRORS["invalid"])
+    )
+
+
+def refusals(view):
+    """Turn the domain's NotFound and ReadOnly into 404 and 403 for every route."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except NotFound:
+            abort(404)
+        except ReadOnly as error:
+            if is_htmx():
+                return render_template("conversations/_refused.html", message=error_text(error)), 403
+            abort(403)
+
+    return wrapper
+
+
+def parse_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def parse_date(value: str | None) -> date | None:
+    """Return the date, None for empty input; raise Invalid('date_invalid') otherwise."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid("date_invalid") from None
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def parse_datetime(value: str | None) -> datetime:
+    """ISO 8601 date-time; without an offset it is read in the organisation's time zone."""
+    try:
+        moment = datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        raise Invalid("datetime_invalid") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=local_zone())
+    return moment
+
+
+def phase_url(conversation_id: int, phase: str, anchor: str | None = None) -> str:
+    return url_for("conversations.phase", conversation_id=conversation_id, phase=phase,
+                   _anchor=anchor)
+
+
+def page_context(conversation: Conversation, phase: str, **extra) -> dict:
+    """Everything the conversation page and its fragments need, for the signed-in viewer."""
+    answers = service.answers_by_question(conversation)
+    role = service.role_of(current_user, conversation)
+    return {
+        "conversation": conversation,
+        "phase": phase,
+        "phases": PHASES,
+        "role": role,
+        "can_write": role is not None and conversation.status != "completed",
+        "answers": answers,
+        "progress": service.progress(conversation, answers),
+        "locale": str(get_locale().language),
+        "answer_limit": service.answer_limit(),
+        "form_state": extra.pop("form_state", {}),
+        **extra,
+    }
+
+
+def render_page(conversation: Conversation, phase: str, status: int = 200, **extra):
+    """The phase as a full page, or as the fragment htmx swaps in place."""
+    context = page_context(conversation, phase, **extra)
+    template = "conversations/_phase.html" if is_htmx() else "conversations/show.html"
+    html = render_template(template, **context)
+    if is_htmx():  # the status card sits outside the swapped phase: refresh it too
+        html += render_template("conversations/_status.html", oob=True, **context)
+    response = make_response(html, status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def write_response(conversation_id: int, phase: str, fragment: str, anchor: str | None = None,
+                   status: int = 200, **extra):
+    """After a write: the fragment (with the status card out of band) for htmx, else PRG."""
+    conversation = service.get_visible(current_user, conversation_id)
+    if not is_htmx():
+        if status >= 400:
+            return render_page(conversation, phase, status=status, **extra)
+        return redirect(phase_url(conversation_id, phase, anchor), code=303)
+    context = page_context(conversation, phase, **extra)
+    body = render_template(fragment, **context) + render_template(
+        "conversations/_status.html", oob=True, **context
+    ) + render_template("conversations/_stepper.html", oob=True, **context)
+    return body, status
+
+
+@bp.context_processor
+def conversation_words() -> dict:
+    return {
+        "PHASE_TITLES": messages.PHASE_TITLES,
+        "PHASE_SUBTITLES": messages.PHASE_SUBTITLES,
+        "ROLE_NAMES": messages.ROLE_NAMES,
+        "STATUS_NAMES": messages.STATUS_NAMES,
+        "OWNER_NAMES": messages.OWNER_NAMES,
+        "AGREEMENT_STATUS_NAMES": messages.AGREEMENT_STATUS_NAMES,
+        "NEXT_STEPS": messages.NEXT_STEPS,
+    }
+
+
+# --- Lists and planning ----------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def index():
+    conversations = service.conversations_for(current_user)
+    groups = {status: [] for status in ("planned", "in_progress", "awaiting_signatures", "completed")}
+    for conversation in conversations:
+        groups[conversation.status].append(conversation)
+    groups["planned"].reverse()  # the soonest first
+    return render_template(
+        "conversations/index.html",
+        groups=groups,
+        next_step=lambda c: service.next_step(current_user, c),
+        role_of=lambda c: service.role_of(current_user, c),
+    )
+
+
+def _plan_form() -> PlanForm:
+    form = PlanForm()
+    employees = service.plannable_employees(current_user)
+    form.employee.choices = [(u.id, u.name) for u in employees]
+    managers = service.possible_managers() if current_user.is_admin else []
+    form.manager.choices = [("", "")] + [(u.id, u.name) for u in managers]
+    return form
+
+
+@bp.get("/new")
+@login_required
+def new():
+    form = _plan_form()
+    form.employee.data = parse_int(request.args.get("employee")) or current_user.id
+    form.follows.data = request.args.get("follows", "")
+    return render_template("conversations/new.html", form=form)
+
+
+@bp.post("/")
+@login_required
+def create():
+    form = _plan_form()
+    error = None
+    if form.validate_on_submit() or _contract_post_valid(form):
+        try:
+            scheduled = parse_datetime(request.form.get("scheduled_at"))
+            conversation = service.plan_conversation(
+                current_user,
+                employee_id=form.employee.data,
+                manager_id=form.manager.data,
+                scheduled_at=scheduled,
+                place=form.place.data or "",
+                purpose=form.purpose.data or "",
+                follows_id=parse_int(form.follows.data),
+            )
+        except Invalid as refusal:
+            error = error_text(refusal)
+        else:
+            return redirect(url_for("conversations.show", conversation_id=conversation.id), code=303)
+    return render_template("conversations/new.html", form=form, error=error), 422
+
+
+def _contract_post_valid(form: PlanForm) -> bool:
+    """Scripts may post an ISO 8601 date-time with an offset, which the browser field cannot send."""
+    if form.errors.keys() - {"scheduled_at"} or not request.form.get("scheduled_at"):
+        return False
+    try:
+        parse_datetime(request.form.get("scheduled_at"))
+    except Invalid:
+        return False
+    form.scheduled_at.errors = []
+    return True
+
+
+# --- The conversation page ----------------------------------------------------------
+
+
+@bp.get("/<int:conversation_id>")
+@login_required
+@refusals
+def show(conversation_id: int):
+    conversation = service.get_visible(current_user, conversation_id)
+    return render_page(conversation, PHASES[0])
+
+
+@bp.get("/<int:conversation_id>/phases/<phase>")
+@login_required
+@refusals
+def phase(conversation_id: int, phase: str):
+    conversation = service.get_visible(current_user, conversation_id)
+    if phase not in PHASES:
+        abort(404)
+    return render_page(conversation, phase)
+
+
+@bp.get("/<int:conversation_id>/export.json")
+@login_required
+@refusals
+def export(conversation_id: int):
+    conversation = service.get_visible(current_user, conversation_id)
+    response = jsonify(service.export(conversation))
+    response.headers["Content-Disposition"] = f'attachment; filename="voortgang-{conversation.id}.json"'
+    return response
+
+
+# --- Autosave -------------------------------------------------------------------------
+
+
+@bp.post("/<int:conversation_id>/answers/<int:question_id>")
+@login_required
+@refusals
+def save_answer(conversation_id: int, question_id: int):
+    body = request.form.get("body", "")
+    version = parse_int(request.form.get("version"))
+    conversation, _role = service.get_writable(current_user, conversation_id)
+    question = next((q for q in conversation.questions if q.id == question_id), None)
+    if question is None:
+        abort(404)
+    problem, status = None, 200
+    if version is None or version < 0:
+        problem, status = {"kind": "error", "message": ERRORS["invalid"]}, 422
+    else:
+        try:
+            service.save_answer(current_user, conversation_id, question_id, body, version)
+        except StaleVersion as stale:
+            problem, status = {"kind": "conflict", "stale": stale}, 409
+        except Invalid as refusal:
+            problem, status = {"kind": "error", "message": error_text(refusal)}, 422
+    if status == 200 and not is_htmx():
+        return redirect(phase_url(conversation_id, question.phase, f"q-{question_id}"), code=303)
+    conversation = service.get_visible(current_user, conversation_id)
+    draft = {question_id: body} if status != 200 else {}
+    problems = {question_id: problem} if problem else {}
+    if not is_htmx():
+        return render_page(conversation, question.phase, status=status, drafts=draft, problems=problems)
+    context = page_context(conversation, question.phase, drafts=draft, problems=problems)
+    question = next(q for q in conversation.questions if q.id == question_id)
+    html = render_template("conversations/_answer_own.html", question=question, response=True, **context)
+    if status == 200:
+        html += render_template("conversations/_status.html", oob=True, **context)
+        html += render_template("conversations/_stepper.html", oob=True, **context)
+    return html, status
+
+
+# --- Talking points, agreements, next evaluation ------------------------------------------
+
+
+def _phase_arg() -> str:
+    phase = request.form.get("phase", "")
+    if phase not in PHASES:
+        abort(400)
+    return phase
+
+
+@bp.post("/<int:conversation_id>/talking-points")
+@login_required
+@refusals
+def add_talking_point(conversation_id: int):
+    phase = _phase_arg()
+    text = request.form.get("text", "")
+    try:
+        service.add_talking_point(current_user, conversation_id, phase, text)
+    except Invalid as refusal:
+        return write_response(conversation_id, phase, "conversations/_talking_points.html",
+                              status=422, form_state={"key": f"tp-new-{phase}", "text": text,
+                                                      "error": error_text(refusal)})
+    return write_response(conversation_id, phase, "conversations/_talking_points.html",
+                          anchor=f"talking-points-{phase}")
+
+
+@bp.post("/<int:conversation_id>/talking-points/<int:point_id>")
+@login_required
+@refusals
+def edit_talking_point(conversation_id: int, point_id: int):
+    text = request.form.get("text", "")
+    phase = _phase_arg()
+    try:
+        point = service.edit_talking_point(current_user, conversation_id, point_id, text)
+    except Invalid as refusal:
+        return write_response(conversation_id, phase, "conversations/_talking_points.html",
+                              status=422, form_state={"key": f"tp-{point_id}", "text": text,
+                                                      "error": error_text(refusal)})
+    return write_response(conversation_id, point.phase, "conversations/_talking_points.html",
+                          anchor=f"tp-{point_id}")
+
+
+@bp.post("/<int:conversation_id>/talking-points/<int:point_id>/delete")
+@login_required
+@refusals
+def remove_talking_point(conversation_id: int, point_id: int):
+    phase = service.remove_talking_point(current_user, conversation_id, point_id)
+    return write_response(conversation_id, phase, "conversations/_talking_points.html",
+                          anchor=f"talking-points-{phase}")
+
+
+@bp.post("/<int:conversation_id>/talking-points/<int:point_id>/discussed")
+@login_required
+@refusals
+def mark_discussed(conversation_id: int, point_id: int):
+    discussed = request.form.get("discussed") == "1"
+    point = service.mark_discussed(current_user, conversation_id, point_id, discussed)
+    return write_response(conversation_id, point.phase, "conversations/_talking_points.html",
+                          anchor=f"tp-{point_id}")
+
+
+def _agreement_input() -> dict:
+    return {
+        "text": request.form.get("text", ""),
+        "owner": request.form.get("owner", ""),
+        "due": request.form.get("due", ""),
+        "status": request.form.get("status", "open"),
+    }
+
+
+@bp.post("/<int:conversation_id>/agreements")
+@login_required
+@refusals
+def add_agreement(conversation_id: int):
+    values = _agreement_input()
+    try:
+        service.add_agreement(current_user, conversation_id, text=values["text"], owner=values["owner"],
+                              due=parse_date(values["due"]), status=values["status"])
+    except Invalid as refusal:
+        return write_response(conversation_id, "agreements", "conversations/_agreements.html", status=422,
+                              form_state={"key": "agreement-new", **values, "error": error_text(refusal)})
+    return write_response(conversation_id, "agreements", "conversations/_agreements.html",
+                          anchor="agreements")
+
+
+@bp.post("/<int:conversation_id>/agreements/<int:agreement_id>")
+@login_required
+@refusals
+def edit_agreement(conversation_id: int, agreement_id: int):
+    values = _agreement_input()
+    try:
+        service.edit_agreement(current_user, conversation_id, agreement_id, text=values["text"],
+                               owner=values["owner"], due=parse_date(values["due"]), status=values["status"])
+    except Invalid as refusal:
+        return write_response(conversation_id, "agreements", "conversations/_agreements.html", status=422,
+                              form_state={"key": f"agreement-{agreement_id}", **values,
+                                          "error": error_text(refusal)})
+    return write_response(conversation_id, "agreements", "conversations/_agreements.html",
+                          anchor=f"agreement-{agreement_id}")
+
+
+@bp.post("/<int:conversation_id>/next-evaluation")
+@login_required
+@refusals
+def set_next_evaluation(conversation_id: int):
+    raw = request.form.get("next_evaluation", "")
+    try:
+        service.set_next_evaluation(current_user, conversation_id, parse_date(raw))
+    except Invalid as refusal:
+        return write_response(conversation_id, "agreements", "conversations/_next_evaluation.html",
+                              status=422, form_state={"key": "next-evaluation", "value": raw,
+                                                      "error": error_text(refusal)})
+    return write_response(conversation_id, "agreements", "conversations/_next_evaluation.html",
+                          anchor="next-evaluation")
+
+
+# --- Sign-off ----------------------------------------------------------------------------
+
+
+def _status_response(conversation_id: int, status: int = 200, **extra):
+    phase = request.form.get("phase") if request.form.get("phase") in PHASES else PHASES[-1]
+    if is_htmx():
+        # Completing changes the whole page (it becomes read-only): swap the phase view too.
+        conversation = service.get_visible(current_user, conversation_id)
+        context = page_context(conversation, phase, **extra)
+        html = render_template("conversations/_status.html", **context)
+        html += render_template("conversations/_phase.html", oob=True, **context)
+        return html, status
+    return write_response(conversation_id, phase, "conversations/_status.html", anchor="status",
+                          status=status, **extra)
+
+
+@bp.post("/<int:conversation_id>/propose-close")
+@login_required
+@refusals
+def propose_close(conversation_id: int):
+    try:
+        service.propose_close(current_user, conversation_id)
+    except Invalid as refusal:
+        return _status_response(conversation_id, status=422,
+                                form_state={"key": "status", "error": error_text(refusal)})
+    return _status_response(conversation_id)
+
+
+@bp.post("/<int:conversation_id>/reopen")
+@login_required
+@refusals
+def reopen(conversation_id: int):
+    service.reopen(current_user, conversation_id)
+    return _status_response(conversation_id)
+
+
+@bp.post("/<int:conversation_id>/sign")
+@login_required
+@refusals
+def sign(conversation_id: int):
+    comment = request.form.get("comment", "")
+    try:
+        service.sign(current_user, conversation_id, comment)
+    except Invalid as refusal:
+        return _status_response(conversation_id, status=422,
+                                form_state={"key": "status", "comment": comment, "error": error_text(refusal)})
+    return _status_response(conversation_id)

@@ -1,0 +1,576 @@
+"""Domain rules of the conversation: who may see and write what, status changes, export.
+
+Every function that changes something runs in one short transaction and commits it
+(on SQLite it starts with BEGIN IMMEDIATE, so read-modify-write cannot lose updates).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import selectinload
+
+from ..database import utcnow
+from ..extensions import db
+from ..models import (
+    AGREEMENT_OWNERS,
+    AGREEMENT_STATUSES,
+    PHASES,
+    Agreement,
+    Answer,
+    AuditEvent,
+    Conversation,
+    ConversationQuestion,
+    TalkingPoint,
+    Template,
+    User,
+)
+
+MAX_TEXT_LENGTH = 10_000  # talking points, agreements, comments
+MAX_PLACE_LENGTH = 200
+
+
+class ConversationError(Exception):
+    """A refusal; `code` names it for the view, which shows a translated message."""
+
+    code = "invalid"
+
+    def __init__(self, code: str | None = None, **details):
+        super().__init__(code or self.code)
+        if code:
+            self.code = code
+        self.details = details
+
+
+class NotFound(ConversationError):
+    """The conversation (or part of it) does not exist for this person: answer 404."""
+
+    code = "not_found"
+
+
+class ReadOnly(ConversationError):
+    """The conversation is completed; nothing can change any more."""
+
+    code = "read_only"
+
+
+class Invalid(ConversationError):
+    """The input is not acceptable; `code` says why."""
+
+
+class StaleVersion(ConversationError):
+    """The answer changed since the edit started; nothing was overwritten."""
+
+    code = "stale_version"
+
+    def __init__(self, body: str, version: int, updated_at: datetime | None):
+        super().__init__()
+        self.body, self.version, self.updated_at = body, version, updated_at
+
+
+# --- Who may see and write what ----------------------------------------------
+
+
+def role_of(user: User, conversation: Conversation) -> str | None:
+    """Return 'employee' or 'manager' when `user` takes part, else None."""
+    if user.id == conversation.employee_id:
+        return "employee"
+    if user.id == conversation.manager_id:
+        return "manager"
+    return None
+
+
+def other_role(role: str) -> str:
+    return "manager" if role == "employee" else "employee"
+
+
+def may_view(user: User, conversation: Conversation) -> bool:
+    """Participants see it; an administrator reads it once it is completed."""
+    if role_of(user, conversation):
+        return True
+    return user.is_admin and conversation.status == "completed"
+
+
+def get_visible(user: User, conversation_id: int) -> Conversation:
+    """Return the conversation if `user` may see it; raise NotFound otherwise."""
+    conversation = db.session.get(Conversation, conversation_id)
+    if conversation is None or not may_view(user, conversation):
+        raise NotFound()
+    return conversation
+
+
+def get_writable(user: User, conversation_id: int) -> tuple[Conversation, str]:
+    """Return the conversation and the person's role for a write; NotFound or ReadOnly."""
+    conversation = get_visible(user, conversation_id)
+    role = role_of(user, conversation)
+    if role is None:
+        raise NotFound()  # an administrator reading a record does not write in it
+    if conversation.status == "completed":
+        raise ReadOnly()
+    return conversation, role
+
+
+def conversations_for(user: User) -> list[Conversation]:
+    """The conversations the person takes part in, as employee or as manager (of their team)."""
+    return list(
+        db.session.scalars(
+            select(Conversation)
+            .where(or_(Conversation.employee_id == user.id, Conversation.manager_id == user.id))
+            .options(selectinload(Conversation.employee), selectinload(Conversation.manager))
+            .order_by(Conversation.scheduled_at.desc())
+        )
+    )
+
+
+# --- Planning ----------------------------------------------------------------
+
+
+def plannable_employees(actor: User) -> list[User]:
+    """Whom `actor` may plan a conversation for: themselves, their reports; all for an admin."""
+    query = select(User).where(User.active.is_(True)).order_by(User.name)
+    if not actor.is_admin:
+        query = query.where(or_(User.id == actor.id, User.manager_id == actor.id))
+    return list(db.session.scalars(query))
+
+
+def possible_managers() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+
+
+def default_template() -> Template:
+    template = db.session.scalar(select(Template).where(Template.is_default.is_(True)).limit(1))
+    if template is None:
+        raise Invalid("no_template")
+    return template
+
+
+def plan_conversation(
+    actor: User,
+    *,
+    employee_id: int,
+    manager_id: int | None,
+    scheduled_at: datetime,
+    place: str = "",
+    purpose: str = "",
+    follows_id: int | None = None,
+) -> Conversation:
+    """Plan a conversation; snapshot the default template's questions."""
+    employee = db.session.get(User, employee_id)
+    if employee is None or not employee.active:
+        raise Invalid("employee_unknown")
+    manager_id = manager_id or employee.manager_id
+    if manager_id is None:
+        raise Invalid("manager_missing")
+    manager = db.session.get(User, manager_id)
+    if manager is None or not manager.active:
+        raise Invalid("manager_unknown")
+    if manager.id == employee.id:
+        raise Invalid("same_person")
+    # Either side of the conversation may plan it (it is an equal conversation); an
+    # administrator may plan any. Nobody else, and nobody with someone else's manager.
+    if not actor.is_admin:
+        if actor.id not in (employee.id, manager.id):
+            raise Invalid("not_allowed")
+        if manager.id != employee.manager_id:
+            raise Invalid("not_their_manager")
+    if scheduled_at.tzinfo is None:
+        raise ValueError("scheduled_at must be timezone-aware")
+    if len(place) > MAX_PLACE_LENGTH or len(purpose) > MAX_TEXT_LENGTH:
+        raise Invalid("too_long")
+    follows = None
+    if follows_id is not None:
+        follows = db.session.get(Conversation, follows_id)
+        if follows is None or not may_view(actor, follows) or follows.employee_id != employee.id:
+            raise Invalid("follows_unknown")
+
+    conversation = Conversation(
+        employee=employee,
+        manager=manager,
+        planned_by=actor,
+        scheduled_at=scheduled_at,
+        place=place.strip(),
+        purpose=purpose.strip(),
+        follows=follows,
+    )
+    for question in default_template().questions:
+        conversation.questions.append(
+            ConversationQuestion(
+                phase=question.phase,
+                phase_order=question.phase_order,
+                position=question.position,
+                text_nl=question.text_nl,
+                text_en=question.text_en,
+            )
+        )
+    db.session.add(conversation)
+    db.session.flush()
+    _audit(actor, conversation, "conversation.planned", "conversation", conversation.id)
+    db.session.commit()
+    return conversation
+
+
+# --- Changes -----------------------------------------------------------------
+
+
+def _audit(actor: User, conversation: Conversation, action: str, object_type: str | None = None,
+           object_id: int | None = None, detail: str = "") -> None:
+    db.session.add(
+        AuditEvent(
+            actor_id=actor.id,
+            conversation_id=conversation.id,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            detail=detail,
+        )
+    )
+    current_app.logger.info(
+        "audit %s by user %s on conversation %s (%s %s)",
+        action, actor.id, conversation.id, object_type or "-", object_id or "-",
+    )
+
+
+def _changed(actor: User, conversation: Conversation) -> None:
+    """Record that the record changed: status, withdrawn signatures, revision."""
+    now = utcnow()
+    if conversation.status == "planned":
+        conversation.status = "in_progress"
+    if conversation.employee_signed_at or conversation.manager_signed_at:
+        conversation.employee_signed_at = None
+        conversation.manager_signed_at = None
+        conversation.signatures_withdrawn_at = now
+        _audit(actor, conversation, "signatures.withdrawn")
+    conversation.updated_at = now
+    _bump_revision(conversation)
+
+
+def _bump_revision(conversation: Conversation) -> None:
+    # An UPDATE with an expression is atomic on every database.
+    db.session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(revision=Conversation.revision + 1)
+    )
+    db.session.expire(conversation, ["revision"])
+
+
+def _clean_text(text: str | None, *, required: bool = True, limit: int = MAX_TEXT_LENGTH) -> str:
+    text = (text or "").strip()
+    if required and not text:
+        raise Invalid("text_missing")
+    if len(text) > limit:
+        raise Invalid("too_long", length=len(text), limit=limit)
+    return text
+
+
+def answer_limit() -> int:
+    return current_app.config["ANSWER_MAX_LENGTH"]
+
+
+def save_answer(actor: User, conversation_id: int, question_id: int, body: str, version: int) -> Answer:
+    """Save the person's own answer if `version` is the one stored; else StaleVersion."""
+    conversation, role = get_writable(actor, conversation_id)
+    question = db.session.get(ConversationQuestion, question_id)
+    if question is None or question.conversation_id != conversation.id:
+        raise NotFound()
+    limit = answer_limit()
+    if len(body) > limit:
+        raise Invalid("too_long", length=len(body), limit=limit)
+    answer = db.session.scalar(
+        select(Answer).where(Answer.question_id == question.id, Answer.role == role)
+    )
+    current_version = answer.version if answer else 0
+    if version != current_version:
+        stale = StaleVersion(answer.body, answer.version, answer.updated_at) if answer else StaleVersion("", 0, None)
+        db.session.rollback()
+        raise stale
+    if answer is None:
+        answer = Answer(question=question, role=role, body="", version=0)
+        db.session.add(answer)
+    if answer.body == body and answer.version > 0:
+        db.session.rollback()
+        return answer  # nothing changed: no new version, no withdrawn signatures
+    answer.body = body
+    answer.version = current_version + 1
+    answer.updated_at = utcnow()
+    answer.updated_by_id = actor.id
+    db.session.flush()
+    _changed(actor, conversation)
+    _audit(actor, conversation, "answer.saved", "answer", answer.id, f"version {answer.version}")
+    db.session.commit()
+    return answer
+
+
+def add_talking_point(actor: User, conversation_id: int, phase: str, text: str) -> TalkingPoint:
+    conversation, role = get_writable(actor, conversation_id)
+    if phase not in PHASES:
+        raise Invalid("phase_unknown")
+    point = TalkingPoint(
+        conversation=conversation, phase=phase, author_role=role, author_id=actor.id,
+        text=_clean_text(text),
+    )
+    db.session.add(point)
+    db.session.flush()
+    _changed(actor, conversation)
+    _audit(actor, conversation, "talking_point.added", "talking_point", point.id)
+    db.session.commit()
+    return point
+
+
+def _own_point(conversation: Conversation, role: str, point_id: int, *, own: bool) -> TalkingPoint:
+    point = db.session.get(TalkingPoint, point_id)
+    if point is None or point.conversation_id != conversation.id:
+        raise NotFound()
+    if own and point.author_role != role:
+        raise NotFound()  # only the author edits or removes a point
+    return point
+
+
+def edit_talking_point(actor: User, conversation_id: int, point_id: int, text: str) -> TalkingPoint:
+    conversation, role = get_writable(actor, conversation_id)
+    point = _own_point(conversation, role, point_id, own=True)
+    text = _clean_text(text)
+    if text != point.text:
+        point.text = text
+        point.updated_at = utcnow()
+        _changed(actor, conversation)
+        _audit(actor, conversation, "talking_point.edited", "talking_point", point.id)
+    db.session.commit()
+    return point
+
+
+def remove_talking_point(actor: User, conversation_id: int, point_id: int) -> str:
+    """Remove the person's own point; return its phase."""
+    conversation, role = get_writable(actor, conversation_id)
+    point = _own_point(conversation, role, point_id, own=True)
+    phase = point.phase
+    db.session.delete(point)
+    _changed(actor, conversation)
+    _audit(actor, conversation, "talking_point.removed", "talking_point", point_id)
+    db.session.commit()
+    return phase
+
+
+def mark_discussed(actor: User, conversation_id: int, point_id: int, discussed: bool) -> TalkingPoint:
+    conversation, role = get_writable(actor, conversation_id)
+    point = _own_point(conversation, role, point_id, own=False)
+    if point.discussed != discussed:
+        point.discussed = discussed
+        point.updated_at = utcnow()
+        _changed(actor, conversation)
+        _audit(actor, conversation, "talking_point.discussed" if discussed else "talking_point.undiscussed",
+               "talking_point", point.id)
+    db.session.commit()
+    return point
+
+
+def _agreement_fields(text: str, owner: str, due: date | None, status: str) -> dict:
+    if owner not in AGREEMENT_OWNERS:
+        raise Invalid("owner_unknown")
+    if status not in AGREEMENT_STATUSES:
+        raise Invalid("status_unknown")
+    return {"text": _clean_text(text), "owner": owner, "due": due, "status": status}
+
+
+def add_agreement(actor: User, conversation_id: int, *, text: str, owner: str,
+                  due: date | None, status: str = "open") -> Agreement:
+    conversation, _role = get_writable(actor, conversation_id)
+    agreement = Agreement(conversation=conversation, created_by_id=actor.id,
+                          **_agreement_fields(text, owner, due, status))
+    db.session.add(agreement)
+    db.session.flush()
+    _changed(actor, conversation)
+    _audit(actor, conversation, "agreement.added", "agreement", agreement.id)
+    db.session.commit()
+    return agreement
+
+
+def edit_agreement(actor: User, conversation_id: int, agreement_id: int, *, text: str, owner: str,
+                   due: date | None, status: str) -> Agreement:
+    conversation, _role = get_writable(actor, conversation_id)
+    agreement = db.session.get(Agreement, agreement_id)
+    if agreement is None or agreement.conversation_id != conversation.id:
+        raise NotFound()
+    fields = _agreement_fields(text, owner, due, status)
+    if any(getattr(agreement, key) != value for key, value in fields.items()):
+        for key, value in fields.items():
+            setattr(agreement, key, value)
+        agreement.updated_at = utcnow()
+        _changed(actor, conversation)
+        _audit(actor, conversation, "agreement.edited", "agreement", agreement.id)
+    db.session.commit()
+    return agreement
+
+
+def set_next_evaluation(actor: User, conversation_id: int, when: date | None) -> Conversation:
+    conversation, _role = get_writable(actor, conversation_id)
+    if when is not None and when < conversation.scheduled_at.date():
+        raise Invalid("next_evaluation_past")
+    if conversation.next_evaluation != when:
+        if when is None and conversation.status == "awaiting_signatures":
+            raise Invalid("next_evaluation_required")
+        conversation.next_evaluation = when
+        _changed(actor, conversation)
+        _audit(actor, conversation, "next_evaluation.set")
+    db.session.commit()
+    return conversation
+
+
+# --- Sign-off ----------------------------------------------------------------
+
+
+def propose_close(actor: User, conversation_id: int) -> Conversation:
+    """Either side proposes to close: the record then awaits both signatures."""
+    conversation, _role = get_writable(actor, conversation_id)
+    if conversation.status == "awaiting_signatures":
+        db.session.rollback()
+        return conversation
+    if conversation.next_evaluation is None:
+        raise Invalid("next_evaluation_required")
+    conversation.status = "awaiting_signatures"
+    conversation.updated_at = utcnow()
+    _bump_revision(conversation)
+    _audit(actor, conversation, "conversation.proposed_close")
+    db.session.commit()
+    return conversation
+
+
+def reopen(actor: User, conversation_id: int) -> Conversation:
+    """Take back a proposal to close (signatures given so far are withdrawn)."""
+    conversation, _role = get_writable(actor, conversation_id)
+    if conversation.status != "awaiting_signatures":
+        db.session.rollback()
+        return conversation
+    _changed(actor, conversation)
+    conversation.status = "in_progress"
+    _audit(actor, conversation, "conversation.reopened")
+    db.session.commit()
+    return conversation
+
+
+def sign(actor: User, conversation_id: int, comment: str = "") -> Conversation:
+    """Sign the record with an optional closing comment; with both signatures it is completed."""
+    conversation, role = get_writable(actor, conversation_id)
+    if conversation.status != "awaiting_signatures":
+        raise Invalid("not_awaiting_signatures")
+    comment = _clean_text(comment, required=False)
+    now = utcnow()
+    if role == "employee":
+        conversation.employee_signed_at, conversation.employee_comment = now, comment
+    else:
+        conversation.manager_signed_at, conversation.manager_comment = now, comment
+    conversation.signatures_withdrawn_at = None
+    if conversation.employee_signed_at and conversation.manager_signed_at:
+        conversation.status = "completed"
+        conversation.completed_at = now
+    conversation.updated_at = now
+    _bump_revision(conversation)
+    _audit(actor, conversation, "conversation.signed", detail=role)
+    if conversation.status == "completed":
+        _audit(actor, conversation, "conversation.completed")
+    db.session.commit()
+    return conversation
+
+
+# --- Reading -----------------------------------------------------------------
+
+
+def answers_by_question(conversation: Conversation) -> dict[int, dict[str, Answer]]:
+    """Return {question_id: {role: answer}} in one query."""
+    result: dict[int, dict[str, Answer]] = {q.id: {} for q in conversation.questions}
+    rows = db.session.scalars(
+        select(Answer).join(ConversationQuestion).where(ConversationQuestion.conversation_id == conversation.id)
+    )
+    for answer in rows:
+        result.setdefault(answer.question_id, {})[answer.role] = answer
+    return result
+
+
+def progress(conversation: Conversation, answers: dict[int, dict[str, Answer]]) -> dict[str, dict]:
+    """Per phase: the number of questions and how many each side has answered."""
+    result = {phase: {"total": 0, "employee": 0, "manager": 0} for phase in PHASES}
+    for question in conversation.questions:
+        counts = result[question.phase]
+        counts["total"] += 1
+        for role, answer in answers.get(question.id, {}).items():
+            if answer.body.strip():
+                counts[role] += 1
+    return result
+
+
+def next_step(user: User, conversation: Conversation) -> str:
+    """A code for what this conversation needs next from `user` (the view translates it)."""
+    role = role_of(user, conversation)
+    if conversation.status == "completed":
+        return "completed"
+    if conversation.status == "awaiting_signatures":
+        if role and conversation.signed_at(role) is None:
+            return "sign"
+        return "wait_signature"
+    if conversation.status == "planned":
+        return "prepare"
+    return "continue"
+
+
+def _person(user: User) -> dict:
+    return {"id": user.id, "name": user.name, "email": user.email}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def export(conversation: Conversation) -> dict:
+    """The conversation as the JSON of CONTRACT.md."""
+    answers = answers_by_question(conversation)
+    phases = []
+    for phase in PHASES:
+        questions = []
+        for question in conversation.questions:
+            if question.phase != phase:
+                continue
+            by_role = answers.get(question.id, {})
+            questions.append({
+                "id": question.id,
+                "text": {"nl": question.text_nl, "en": question.text_en},
+                "answers": {
+                    role: (
+                        {"body": a.body, "version": a.version, "updated_at": _iso(a.updated_at)}
+                        if (a := by_role.get(role)) else None
+                    )
+                    for role in ("employee", "manager")
+                },
+            })
+        phases.append({"key": phase, "questions": questions})
+    return {
+        "id": conversation.id,
+        "status": conversation.status,
+        "employee": _person(conversation.employee),
+        "manager": _person(conversation.manager),
+        "scheduled_at": _iso(conversation.scheduled_at),
+        "place": conversation.place,
+        "purpose": conversation.purpose,
+        "follows": conversation.follows_id,
+        "next_evaluation": conversation.next_evaluation.isoformat() if conversation.next_evaluation else None,
+        "revision": conversation.revision,
+        "phases": phases,
+        "talking_points": [
+            {"id": p.id, "author": p.author_role, "phase": p.phase, "text": p.text, "discussed": p.discussed}
+            for p in conversation.talking_points
+        ],
+        "agreements": [
+            {"id": a.id, "text": a.text, "owner": a.owner,
+             "due": a.due.isoformat() if a.due else None, "status": a.status,
+             "carried_from": a.carried_from_id}
+            for a in conversation.agreements
+        ],
+        "signatures": {
+            "employee": _iso(conversation.employee_signed_at),
+            "manager": _iso(conversation.manager_signed_at),
+        },
+        "closing_comments": {
+            "employee": conversation.employee_comment or None,
+            "manager": conversation.manager_comment or None,
+        },
+    }
