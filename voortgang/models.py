@@ -310,8 +310,26 @@ class AuditEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(String(50))
     conversation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+        ForeignKey("conversations.id", ondelete="SET NULL")
     )
     object_type: Mapped[str | None] = mapped_column(String(30))
     object_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text, default="")
+    # The conversation's revision after this change: the live view summarises the
+    # changes since the revision a page last saw.
+    revision: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_audit_events_conversation_revision", "conversation_id", "revision"),)
+
+
+class Presence(db.Model):
+    """Which phase a participant has open, and when their page last said so."""
+
+    __tablename__ = "presence"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    phase: Mapped[str | None] = mapped_column(String(20))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -135,6 +135,107 @@
     }
   });
 
+  // --- The live view ----------------------------------------------------------------
+  // #live polls for the other participant's changes; the reply carries out-of-band
+  // pieces. A piece that holds the focus or text this person has not saved is never
+  // replaced: the swap is skipped, and so is the revision at the end of the reply,
+  // so the next poll brings the piece again (until the person is done with it).
+
+  var skippedInReply = false;
+  var lastAnnounced = 0;
+
+  function holdsUnsavedWork(target) {
+    var active = document.activeElement;
+    if (active && active !== document.body && target.contains(active)) return true;
+    var fields = target.querySelectorAll("textarea, input:not([type=hidden]), select");
+    for (var i = 0; i < fields.length; i++) {
+      var f = fields[i];
+      if (f.matches("textarea[data-autosave][data-dirty]")) return true;
+      if ((f.tagName === "TEXTAREA" || f.type === "text" || f.type === "date") && f.value !== f.defaultValue) return true;
+      if (f.tagName === "SELECT") {
+        for (var j = 0; j < f.options.length; j++) {
+          if (f.options[j].selected !== f.options[j].defaultSelected) return true;
+        }
+      }
+    }
+    return !!target.querySelector("details[open] form");
+  }
+
+  function currentPhase() {
+    var input = document.getElementById("current-phase");
+    return input ? input.value : "";
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt.id === "live") {
+      skippedInReply = false;
+      elt.dataset.requestPhase = currentPhase();
+    }
+  });
+
+  // A reply about a phase this page no longer shows: drop it whole (the revision
+  // stays, so the next poll brings the same changes for the phase now open).
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    var elt = event.detail.elt;
+    if (elt.id === "live" && elt.dataset.requestPhase !== currentPhase()) event.preventDefault();
+  });
+
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target) return;
+    if (target.id === "live-state") {
+      if (skippedInReply) event.preventDefault();
+      return;
+    }
+    if (target.id === "live-announcer") {
+      var span = event.detail.fragment && event.detail.fragment.querySelector
+        ? event.detail.fragment.querySelector("[data-revision]") : null;
+      var revision = span ? parseInt(span.getAttribute("data-revision"), 10) : 0;
+      if (revision && revision <= lastAnnounced) event.preventDefault();
+      else lastAnnounced = revision;
+      return;
+    }
+    var live = document.getElementById("live");
+    if (live && live.contains(target)) return;
+    if (holdsUnsavedWork(target)) {
+      skippedInReply = true;
+      event.preventDefault();
+    }
+  });
+
+  // No polling or heartbeat while the tab is hidden; catch up at once when it is shown.
+  document.addEventListener("htmx:confirm", function (event) {
+    var id = event.detail.elt && event.detail.elt.id;
+    if (document.hidden && (id === "live" || id === "presence-beacon")) event.preventDefault();
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden || !window.htmx) return;
+    var live = document.getElementById("live");
+    var beacon = document.getElementById("presence-beacon");
+    if (beacon) window.htmx.trigger(beacon, "voortgang:presence");
+    if (live) window.htmx.trigger(live, "voortgang:poll");
+  });
+
+  // Another phase is shown: say so to the other participant right away.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.target && event.detail.target.id === "phase-view" && window.htmx) {
+      var beacon = document.getElementById("presence-beacon");
+      if (beacon) window.htmx.trigger(beacon, "voortgang:presence");
+    }
+  });
+
+  // Leaving the page: tell the other participant (best effort).
+  window.addEventListener("pagehide", function () {
+    var beacon = document.getElementById("presence-beacon");
+    if (!beacon || !navigator.sendBeacon) return;
+    var data = new FormData();
+    data.append("csrf_token", csrfToken());
+    data.append("left", "1");
+    navigator.sendBeacon(beacon.getAttribute("data-url"), data);
+  });
+
   window.Voortgang = window.Voortgang || {};
   window.Voortgang.csrfToken = csrfToken;
 })();

@@ -45,6 +45,7 @@ def test_manager_and_employee_fill_in_all_phases_and_sign(browser, live_server, 
     m.get_by_label("Purpose").fill("Our yearly conversation")
     m.get_by_role("button", name="Plan").click()
     expect(m).to_have_url(re.compile(r"/conversations/\d+$"))
+    m.wait_for_load_state()  # htmx is ready before anyone types
     cid = int(m.url.rsplit("/", 1)[1])
     e.goto(f"{base}/conversations/{cid}")
 
@@ -130,6 +131,7 @@ def test_autosave_conflict_keeps_text_and_offers_both(browser, live_server, app,
     laptop.goto(base + "/conversations/new")
     laptop.get_by_label("Date and time").fill("2026-12-01T10:00")
     laptop.get_by_role("button", name="Plan").click()
+    laptop.wait_for_url(re.compile(r"/conversations/\d+$"))
     cid = int(laptop.url.rsplit("/", 1)[1])
     tablet.goto(f"{base}/conversations/{cid}")
     qid = int(laptop.locator("textarea[data-autosave]").first.get_attribute("id").split("-")[1])
@@ -157,6 +159,7 @@ def test_network_failure_keeps_text_and_retries(browser, live_server, app, peopl
     page.goto(base + "/conversations/new")
     page.get_by_label("Date and time").fill("2026-12-01T10:00")
     page.get_by_role("button", name="Plan").click()
+    page.wait_for_url(re.compile(r"/conversations/\d+$"))
     qid = int(page.locator("textarea[data-autosave]").first.get_attribute("id").split("-")[1])
 
     page.route("**/answers/**", lambda route: route.abort())

@@ -19,8 +19,7 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from ..models import PHASES, Conversation
-from . import bp
-from . import service
+from . import bp, live, service
 from .forms import PlanForm
 from . import messages
 from .messages import ERRORS
@@ -101,6 +100,9 @@ def page_context(conversation: Conversation, phase: str, **extra) -> dict:
         "phase": phase,
         "phases": PHASES,
         "role": role,
+        "other_role": service.other_role(role) if role else None,
+        "other_phase": live.other_presence(conversation, role) if role else "",
+        "heartbeat": live.HEARTBEAT_SECONDS,
         "can_write": role is not None and conversation.status != "completed",
         "answers": answers,
         "progress": service.progress(conversation, answers),
@@ -253,6 +255,51 @@ def export(conversation_id: int):
     response = jsonify(service.export(conversation))
     response.headers["Content-Disposition"] = f'attachment; filename="voortgang-{conversation.id}.json"'
     return response
+
+
+# --- The live view -------------------------------------------------------------------
+
+
+@bp.get("/<int:conversation_id>/updates")
+@login_required
+@refusals
+def updates(conversation_id: int):
+    """What changed since revision `since`: 204 when nothing (cheap), else out-of-band pieces."""
+    state = live.poll_state(current_user, conversation_id)
+    if state is None:
+        abort(404)
+    since = parse_int(request.args.get("since"))
+    seen_presence = request.args.get("presence", "")
+    if state.revision == since and state.other_phase == seen_presence:
+        return "", 204, {"Cache-Control": "no-store"}
+    phase = request.args.get("phase")
+    if phase not in PHASES:
+        phase = PHASES[0]
+    conversation = service.get_visible(current_user, conversation_id)
+    context = page_context(conversation, phase)
+    revision_changed = state.revision != since
+    announcement = None
+    if revision_changed and since is not None:
+        kinds = live.changes_by_other(conversation, since, current_user)
+        if kinds:
+            other = conversation.participant(service.other_role(state.role))
+            announcement = messages.announcement(other.name, kinds)
+    html = render_template("conversations/_live_update.html", revision_changed=revision_changed,
+                           announcement=announcement, **context)
+    return html, 200
+
+
+@bp.post("/<int:conversation_id>/presence")
+@login_required
+@refusals
+def presence(conversation_id: int):
+    """The page says which phase it has open (or, with `left`, that it was closed)."""
+    conversation = service.get_visible(current_user, conversation_id)
+    if service.role_of(current_user, conversation) is None:
+        abort(404)
+    phase = None if request.form.get("left") else request.form.get("phase")
+    live.record_presence(current_user, conversation, phase)
+    return "", 204
 
 
 # --- Autosave -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import utcnow
 from ..extensions import db
@@ -223,6 +224,7 @@ def _audit(actor: User, conversation: Conversation, action: str, object_type: st
             object_type=object_type,
             object_id=object_id,
             detail=detail,
+            revision=conversation.revision,
         )
     )
     current_app.logger.info(
@@ -246,13 +248,16 @@ def _changed(actor: User, conversation: Conversation) -> None:
 
 
 def _bump_revision(conversation: Conversation) -> None:
-    # An UPDATE with an expression is atomic on every database.
-    db.session.execute(
+    # An UPDATE with an expression is atomic on every database; RETURNING hands back
+    # the new value without another query.
+    revision = db.session.execute(
         update(Conversation)
         .where(Conversation.id == conversation.id)
         .values(revision=Conversation.revision + 1)
-    )
-    db.session.expire(conversation, ["revision"])
+        .returning(Conversation.revision)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    set_committed_value(conversation, "revision", revision)
 
 
 def _clean_text(text: str | None, *, required: bool = True, limit: int = MAX_TEXT_LENGTH) -> str:

@@ -1,0 +1,116 @@
+"""The live view through the app: the poll endpoint, presence, and its cost."""
+import pytest
+from sqlalchemy import event
+
+from voortgang.extensions import db
+
+from .test_conversations import HX, plan, question_ids, save, team  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def cid(team, login_as):
+    response = plan(login_as(team.mia), team.eva)
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def revision_of(client, cid):
+    return client.get(f"/conversations/{cid}/export.json").get_json()["revision"]
+
+
+def poll(client, cid, since, phase="looking_back", presence=""):
+    return client.get(f"/conversations/{cid}/updates",
+                      query_string={"since": since, "phase": phase, "presence": presence}, headers=HX)
+
+
+def test_unchanged_poll_answers_204(team, login_as, cid):
+    eva = login_as(team.eva)
+    response = poll(eva, cid, revision_of(eva, cid))
+    assert response.status_code == 204 and response.data == b""
+
+
+def test_changed_poll_carries_the_other_participants_answer_out_of_band(app, team, login_as, cid):
+    eva, mia = login_as(team.eva), login_as(team.mia)
+    since = revision_of(eva, cid)
+    qid = question_ids(app, cid)[0]
+    save(mia, cid, qid, "Mia typed this", 0)
+    save(eva, cid, question_ids(app, cid)[1], "Eva's own text", 0)
+    response = poll(eva, cid, since)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "<html" not in body
+    assert f'id="answer-{qid}-manager" hx-swap-oob="true"' in body and "Mia typed this" in body
+    # Never this person's own answers.
+    assert "Eva&#39;s own text" not in body and "Eva's own text" not in body
+    assert 'data-autosave' not in body
+    # The new revision comes last, and a polite summary for screen readers.
+    assert body.rstrip().endswith("</div>") and body.rfind('id="live-state"') > body.rfind("answer-")
+    assert f'name="since" value="{revision_of(eva, cid)}"' in body
+    assert "Mia heeft een antwoord gewijzigd." in body  # Eva reads Dutch
+    # Up to date again: 204.
+    assert poll(eva, cid, revision_of(eva, cid)).status_code == 204
+
+
+def test_poll_refused_for_anyone_but_the_participants(team, login_as, cid, client):
+    for person in (team.tom, team.max, team.admin):
+        assert poll(login_as(person), cid, 1).status_code == 404
+    assert client.get(f"/conversations/{cid}/updates?since=1").status_code == 302
+
+
+def test_presence_shows_the_other_participant_and_fades(app, team, login_as, cid, monkeypatch):
+    eva, mia = login_as(team.eva), login_as(team.mia)
+    since = revision_of(eva, cid)
+    assert mia.post(f"/conversations/{cid}/presence", data={"phase": "looking_forward"}).status_code == 204
+    response = poll(eva, cid, since)  # presence changed from "" to looking_forward
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "Mia is hier, in fase 2: Vooruitkijken" in body
+    assert 'name="presence" value="looking_forward"' in body
+    assert poll(eva, cid, since, presence="looking_forward").status_code == 204
+
+    # Mia leaves: the presence fades.
+    mia.post(f"/conversations/{cid}/presence", data={"left": "1"})
+    body = poll(eva, cid, since, presence="looking_forward").get_data(as_text=True)
+    assert "Mia is nu niet op deze pagina" in body
+    # Or stops sending heartbeats: after the timeout she counts as gone.
+    mia.post(f"/conversations/{cid}/presence", data={"phase": "agreements"})
+    from voortgang.conversations import live
+    monkeypatch.setattr(live, "PRESENCE_TIMEOUT", live.PRESENCE_TIMEOUT * 0 - live.PRESENCE_TIMEOUT)
+    assert poll(eva, cid, since, presence="").status_code == 204
+
+
+def test_presence_refused_for_others(team, login_as, cid):
+    assert login_as(team.tom).post(f"/conversations/{cid}/presence", data={"phase": "looking_back"}).status_code == 404
+    assert login_as(team.admin).post(f"/conversations/{cid}/presence", data={"phase": "looking_back"}).status_code == 404
+
+
+def test_idle_poll_runs_at_most_two_sql_statements(app, team, login_as, cid):
+    eva = login_as(team.eva)
+    since = revision_of(eva, cid)
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if not statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = poll(eva, cid, since)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 204
+    assert len(statements) <= 2, statements
+
+
+def test_completed_conversation_does_not_poll(app, team, login_as, cid):
+    eva, mia = login_as(team.eva), login_as(team.mia)
+    mia.post(f"/conversations/{cid}/next-evaluation", data={"next_evaluation": "2027-06-01"})
+    mia.post(f"/conversations/{cid}/propose-close")
+    since = revision_of(eva, cid)
+    eva.post(f"/conversations/{cid}/sign")
+    mia.post(f"/conversations/{cid}/sign")
+    body = poll(eva, cid, since).get_data(as_text=True)
+    assert '<div id="live" hx-swap-oob="delete"></div>' in body  # the poller removes itself
+    page = eva.get(f"/conversations/{cid}").get_data(as_text=True)
+    assert 'id="live"' not in page

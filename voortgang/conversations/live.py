@@ -1,0 +1,107 @@
+"""The live view: what changed since a page last looked, and who is on the page.
+
+Everything lives in the database, so any number of app processes can serve the
+two participants of one conversation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..database import utcnow
+from ..extensions import db
+from ..models import PHASES, AuditEvent, Conversation, Presence, User
+
+# A page says it is there every HEARTBEAT; it counts as gone after PRESENCE_TIMEOUT.
+HEARTBEAT_SECONDS = 5
+PRESENCE_TIMEOUT = timedelta(seconds=3 * HEARTBEAT_SECONDS)
+
+
+@dataclass(frozen=True)
+class PollState:
+    revision: int
+    status: str
+    role: str
+    other_phase: str  # "" when the other participant is not on the page
+
+
+def presence_key(phase: str | None, seen_at: datetime | None, now: datetime) -> str:
+    if phase in PHASES and seen_at is not None and now - seen_at <= PRESENCE_TIMEOUT:
+        return phase
+    return ""
+
+
+def poll_state(user: User, conversation_id: int) -> PollState | None:
+    """One query: the conversation's revision and status and the other participant's presence.
+
+    Returns None when `user` does not take part in the conversation.
+    """
+    other_id = case(
+        (Conversation.employee_id == user.id, Conversation.manager_id),
+        else_=Conversation.employee_id,
+    )
+    row = db.session.execute(
+        select(
+            Conversation.revision,
+            Conversation.status,
+            Conversation.employee_id,
+            Conversation.manager_id,
+            Presence.phase,
+            Presence.seen_at,
+        )
+        .outerjoin(
+            Presence,
+            and_(Presence.conversation_id == Conversation.id, Presence.user_id == other_id),
+        )
+        .where(Conversation.id == conversation_id)
+    ).one_or_none()
+    if row is None or user.id not in (row.employee_id, row.manager_id):
+        return None
+    role = "employee" if user.id == row.employee_id else "manager"
+    return PollState(row.revision, row.status, role, presence_key(row.phase, row.seen_at, utcnow()))
+
+
+def other_presence(conversation: Conversation, role: str) -> str:
+    """The phase the other participant has open, or "" when they are not on the page."""
+    other = conversation.manager_id if role == "employee" else conversation.employee_id
+    presence = db.session.get(Presence, (conversation.id, other))
+    if presence is None:
+        return ""
+    return presence_key(presence.phase, presence.seen_at, utcnow())
+
+
+def record_presence(user: User, conversation: Conversation, phase: str | None) -> None:
+    """Say that `user` has `phase` open (None: they left the page). One upsert, committed."""
+    values = {"conversation_id": conversation.id, "user_id": user.id,
+              "phase": phase if phase in PHASES else None, "seen_at": utcnow()}
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Presence).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Presence.conversation_id, Presence.user_id],
+        set_={"phase": statement.excluded.phase, "seen_at": statement.excluded.seen_at},
+    )
+    db.session.execute(statement)
+    db.session.commit()
+
+
+def changes_by_other(conversation: Conversation, since: int, viewer: User) -> list[str]:
+    """The kinds of change the other participant made after revision `since`, in order."""
+    actions = db.session.scalars(
+        select(AuditEvent.action)
+        .where(
+            AuditEvent.conversation_id == conversation.id,
+            AuditEvent.revision > since,
+            AuditEvent.actor_id != viewer.id,
+        )
+        .order_by(AuditEvent.id)
+    )
+    kinds: list[str] = []
+    for action in actions:
+        kind = action.split(".")[0] if not action.startswith("conversation.") else action
+        if kind not in kinds:
+            kinds.append(kind)
+    return kinds
