@@ -1,0 +1,151 @@
+"""axe-core on every main page, in English and in Dutch, and no console errors (CSP) on any.
+
+The manager views the pages in English, the employee in Dutch; the conversations are
+filled in through the domain functions so that the browser only reads.
+"""
+from datetime import date, datetime, timezone
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from voortgang.conversations import service
+from voortgang.extensions import db
+from voortgang.models import Conversation, User
+
+from ..conftest import PASSWORD
+
+BLOCKING = ("serious", "critical")
+AXE = Axe()
+
+
+def fill_in(actor_id: int, conversation_id: int, label: str, *, every_question: bool = False) -> None:
+    """Answer questions (the first per phase, or all) and bring in a talking point per phase."""
+    actor = db.session.get(User, actor_id)
+    conversation = db.session.get(Conversation, conversation_id)
+    seen = set()
+    for question in list(conversation.questions):
+        if every_question or question.phase not in seen:
+            service.save_answer(actor, conversation_id, question.id,
+                                f"{label}: answer with some length to read, line one.\nLine two.", 0)
+            seen.add(question.phase)
+    for phase in ("looking_back", "looking_forward", "agreements"):
+        service.add_talking_point(actor, conversation_id, phase, f"{label}: point for {phase}")
+
+
+@pytest.fixture
+def conversations(app, people):
+    """An in-progress, an awaiting-signatures and a completed conversation of Eva and Mia."""
+    mia = people.add("mia@example.org", "Mia", locale="en")
+    eva = people.add("eva@example.org", "Eva", manager=mia, locale="nl")
+    ids = {}
+    with app.app_context():
+        manager = db.session.get(User, mia.id)
+        when = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+        for key in ("in_progress", "awaiting", "completed"):
+            conversation = service.plan_conversation(
+                manager, employee_id=eva.id, manager_id=None, scheduled_at=when,
+                place="Room 2", purpose="Our yearly conversation",
+            )
+            ids[key] = cid = conversation.id
+            fill_in(mia.id, cid, "Mia", every_question=key == "completed")
+            fill_in(eva.id, cid, "Eva", every_question=key == "completed")
+            employee = db.session.get(User, eva.id)
+            point = next(p for p in db.session.get(Conversation, cid).talking_points if p.author_role == "employee")
+            service.mark_discussed(db.session.get(User, mia.id), cid, point.id, True)
+            service.add_agreement(employee, cid, text="Follow a presentation course", owner="employee",
+                                  due=date(2027, 3, 1))
+            service.add_agreement(db.session.get(User, mia.id), cid, text="Arrange a mentor",
+                                  owner="organisation", due=None, status="done")
+            if key == "in_progress":
+                continue
+            service.set_next_evaluation(db.session.get(User, mia.id), cid, date(2027, 6, 1))
+            service.propose_close(db.session.get(User, mia.id), cid)
+            if key == "completed":
+                service.sign(db.session.get(User, mia.id), cid, "")
+                service.sign(db.session.get(User, eva.id), cid, "A good conversation.")
+        assert db.session.get(Conversation, ids["completed"]).status == "completed"
+        assert db.session.get(Conversation, ids["awaiting"]).status == "awaiting_signatures"
+    return ids
+
+
+def open_page(context):
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda msg: page.errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: page.errors.append(f"pageerror: {exc}"))
+    return page
+
+
+def check(page, url: str, problems: list[str]) -> None:
+    """Load the page; record console errors and blocking axe violations in `problems`."""
+    page.errors.clear()
+    response = page.goto(url)
+    assert response is not None and response.ok, f"{url}: HTTP {response and response.status}"
+    scan(page, url, problems)
+
+
+def scan(page, url: str, problems: list[str]) -> None:
+    """Record the page's console errors so far and its blocking axe violations."""
+    page.wait_for_load_state("load")
+    for error in page.errors:
+        problems.append(f"{url}: {error}")
+    results = AXE.run(page)
+    for violation in results.response["violations"]:
+        if violation["impact"] not in BLOCKING:
+            continue
+        targets = "; ".join(" ".join(str(t) for t in node["target"]) for node in violation["nodes"])
+        problems.append(
+            f"{url}: axe {violation['id']} ({violation['impact']}): {violation['help']} "
+            f"[{violation.get('helpUrl', '')}]\n    nodes: {targets}"
+        )
+
+
+@pytest.mark.parametrize(
+    ("browser_locale", "email"),
+    [("en-GB", "mia@example.org"), ("nl-NL", "eva@example.org")],
+    ids=["manager-en", "employee-nl"],
+)
+def test_pages_have_no_serious_accessibility_violations_or_console_errors(
+    browser, live_server, conversations, browser_locale, email
+):
+    base = live_server.url
+    problems: list[str] = []
+    context = browser.new_context(locale=browser_locale)
+    page = open_page(context)
+
+    check(page, base + "/login", problems)
+    expected_lang = browser_locale[:2]
+    assert page.locator("html").get_attribute("lang") == expected_lang
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(base + "/")
+
+    urls = [base + "/", base + "/conversations/", base + "/conversations/new"]
+    for key in ("in_progress", "awaiting", "completed"):
+        cid = conversations[key]
+        phases = ("looking_back", "looking_forward", "agreements") if key != "awaiting" else ("agreements",)
+        urls += [f"{base}/conversations/{cid}/phases/{phase}" for phase in phases]
+    for url in urls:
+        check(page, url, problems)
+        assert page.locator("html").get_attribute("lang") == expected_lang, url
+
+    # The planning form with its errors shown (422): errors must be linked to their fields.
+    page.goto(base + "/conversations/new")
+    page.errors.clear()
+    page.locator("#scheduled_at").fill("")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.locator("main form button[type=submit]").click()
+    assert posted.value.status == 422, posted.value.status
+    expect(page.locator("#scheduled_at-error")).to_be_visible()
+    page.errors[:] = [e for e in page.errors if "status of 422" not in e]  # the 422 document itself
+    scan(page, base + "/conversations/new (with errors)", problems)
+
+    # The open conversation again in dark mode: contrast must hold there too.
+    page.emulate_media(color_scheme="dark")
+    for url in urls[3:6]:
+        check(page, url, problems)
+
+    context.close()
+    assert not problems, f"{len(problems)} accessibility problem(s) or console error(s):\n" + "\n".join(problems)
