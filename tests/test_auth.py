@@ -255,3 +255,87 @@ def test_old_hash_parameters_are_upgraded_at_sign_in(app, people, client):
     assert login(client, "eva@example.org").status_code == 303
     with app.app_context():
         assert db.session.get(User, user.id).password_hash != old
+
+
+def test_idle_session_ends(app, people):
+    people.add("eva@example.org")
+    client = app.test_client()
+    login(client, "eva@example.org")
+    assert client.get("/").status_code == 200
+    with client.session_transaction() as session:
+        session["seen_at"] -= app.config["SESSION_IDLE_MINUTES"] * 60 + 1
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.get("/").status_code == 302  # it stays ended
+
+
+def test_activity_keeps_the_session_alive(app, people):
+    people.add("eva@example.org")
+    client = app.test_client()
+    login(client, "eva@example.org")
+    with client.session_transaction() as session:
+        session["seen_at"] -= app.config["SESSION_IDLE_MINUTES"] * 60 - 120
+    assert client.get("/").status_code == 200
+    with client.session_transaction() as session:
+        session["seen_at"] -= 180  # idle clock was refreshed by the request above
+    assert client.get("/").status_code == 200
+
+
+def test_absolute_lifetime_ends_even_an_active_session(app, people):
+    people.add("eva@example.org")
+    client = app.test_client()
+    login(client, "eva@example.org")
+    with client.session_transaction() as session:
+        session["signed_in_at"] -= app.config["SESSION_ABSOLUTE_HOURS"] * 3600 + 1
+    assert client.get("/").status_code == 302
+
+
+def test_remembered_sign_in_survives_idle_but_not_its_lifetime(app, people):
+    from datetime import timedelta as td
+
+    people.add("eva@example.org")
+    client = app.test_client()
+    login(client, "eva@example.org", remember="y")
+    remember_cookie = client.get_cookie("voortgang_remember").value
+    with client.session_transaction() as session:
+        session["seen_at"] -= app.config["SESSION_IDLE_MINUTES"] * 60 + 1
+    assert client.get("/").status_code == 200  # remembered: idle does not end it
+    # A remember cookie older than the remembered lifetime is refused server-side.
+    app.config["REMEMBER_COOKIE_DURATION"] = td(seconds=-5)
+    replay = app.test_client()
+    replay.set_cookie("voortgang_remember", remember_cookie)
+    assert replay.get("/").status_code == 302
+
+
+def test_password_change_ends_other_sessions(app, people):
+    user = people.add("eva@example.org", password="old password 123")
+    other_device = app.test_client()
+    login(other_device, "eva@example.org", "old password 123", remember="y")
+    remember_cookie = other_device.get_cookie("voortgang_remember").value
+    with app.app_context():
+        token = make_password_token(db.session.get(User, user.id))
+    client = app.test_client()
+    client.post(f"/password/{token}", data={"password": "a new passphrase", "confirm": "a new passphrase"})
+    assert client.get("/").status_code == 200
+    assert other_device.get("/").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("voortgang_remember", remember_cookie)
+    assert replay.get("/").status_code == 302
+
+
+def test_deactivation_ends_sessions_at_once(app, people):
+    user = people.add("eva@example.org")
+    client = app.test_client()
+    login(client, "eva@example.org", remember="y")
+    with app.app_context():
+        db.session.get(User, user.id).active = False
+        db.session.commit()
+    assert client.get("/").status_code == 302
+
+
+def test_sign_out_tells_the_browser_to_drop_the_remember_cookie(app, people):
+    people.add("eva@example.org")
+    client = app.test_client()
+    login(client, "eva@example.org", remember="y")
+    response = client.post("/logout")
+    assert any(c.startswith("voortgang_remember=;") for c in response.headers.getlist("Set-Cookie"))

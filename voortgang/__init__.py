@@ -65,21 +65,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _init_login(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from .models import User
+    from .auth import sessions
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        # The id carries the person's session token: a rotated token ends old sessions.
-        ident, _sep, token = user_id.partition(":")
-        if not ident.isdigit() or not token:
-            return None
-        user = db.session.get(User, int(ident))
-        if user is None or not user.active or user.session_token != token:
-            return None
-        return user
+    sessions.init_app(app)

@@ -29,6 +29,7 @@ INT_KEYS = {
     "LOGIN_THROTTLE_MINUTES",
     "SESSION_IDLE_MINUTES",
     "SESSION_ABSOLUTE_HOURS",
+    "REMEMBER_DAYS",
     "ANSWER_MAX_LENGTH",
 }
 
@@ -49,7 +50,8 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_NAME": "voortgang_remember",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
-    "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+    # "Keep me signed in": how long a remembered sign-in lasts (REMEMBER_COOKIE_DURATION).
+    "REMEMBER_DAYS": 14,
     # A CSRF token lives as long as the session, so a long meeting can still save.
     "WTF_CSRF_TIME_LIMIT": None,
     "WTF_CSRF_ENABLED": True,
@@ -58,8 +60,11 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 50,
     "LOGIN_THROTTLE_MINUTES": 15,
-    "SESSION_IDLE_MINUTES": 8 * 60,
-    "SESSION_ABSOLUTE_HOURS": 7 * 24,
+    # A sign-in without "keep me signed in" ends after this long without any request
+    # (an open conversation page polls, so a meeting never hits it) ...
+    "SESSION_IDLE_MINUTES": 120,
+    # ... and after this long in any case.
+    "SESSION_ABSOLUTE_HOURS": 12,
     "ANSWER_MAX_LENGTH": 10_000,
     # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
     "ARGON2_TIME_COST": 2,
@@ -113,6 +118,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SECRET_KEY"] = instance_secret_key(instance)
     check_config(app.config)
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=app.config["REMEMBER_DAYS"])
 
 
 def check_config(config: dict[str, Any]) -> None:

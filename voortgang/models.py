@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import date, datetime
 
 from flask_login import UserMixin
@@ -54,7 +55,10 @@ class User(UserMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        # Flask-Login stores this at sign-in in the session and the remember cookie:
+        # the session token (rotated to end all sessions) and the sign-in time
+        # (which bounds how long any session or remember cookie lives).
+        return f"{self.id}:{self.session_token}:{int(time.time())}"
 
     def end_sessions(self) -> None:
         """Invalidate every session and remember cookie of this person."""

@@ -4,12 +4,13 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from ..config import LOCALES
 from ..i18n import SESSION_KEY as LOCALE_SESSION_KEY
 from ..people.service import set_locale
 from . import bp
+from .sessions import end_session, start_session
 from .forms import LoginForm, SetPasswordForm, SetupForm
 from .service import (
     AuthError,
@@ -30,15 +31,6 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
         return None
     return target
-
-
-def start_session(user, remember: bool = False) -> None:
-    """Sign in with a fresh session (no data carried over from before sign-in)."""
-    locale = session.get(LOCALE_SESSION_KEY)
-    session.clear()
-    if locale:
-        session[LOCALE_SESSION_KEY] = locale
-    login_user(user, remember=remember)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -76,8 +68,7 @@ def login():
 def logout():
     if current_user.is_authenticated:
         end_sessions(current_user)
-    logout_user()
-    session.clear()
+    end_session()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"), code=303)
 
@@ -116,7 +107,7 @@ def set_password_with_token(token: str):
     form = SetPasswordForm()
     if form.validate_on_submit():
         set_password(user, form.password.data)
-        logout_user()
+        end_session()
         start_session(user)
         flash(_("Your password is set."), "success")
         return redirect(url_for("main.index"), code=303)

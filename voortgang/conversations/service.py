@@ -177,6 +177,7 @@ def plan_conversation(
             raise Invalid("not_their_manager")
     if scheduled_at.tzinfo is None:
         raise ValueError("scheduled_at must be timezone-aware")
+    place, purpose = without_nul(place), without_nul(purpose)
     if len(place) > MAX_PLACE_LENGTH or len(purpose) > MAX_TEXT_LENGTH:
         raise Invalid("too_long")
     follows = None
@@ -260,8 +261,13 @@ def _bump_revision(conversation: Conversation) -> None:
     set_committed_value(conversation, "revision", revision)
 
 
+def without_nul(text: str) -> str:
+    """Drop NUL characters: nobody types them, and PostgreSQL cannot store them in text."""
+    return text.replace("\x00", "")
+
+
 def _clean_text(text: str | None, *, required: bool = True, limit: int = MAX_TEXT_LENGTH) -> str:
-    text = (text or "").strip()
+    text = without_nul(text or "").strip()
     if required and not text:
         raise Invalid("text_missing")
     if len(text) > limit:
@@ -279,6 +285,7 @@ def save_answer(actor: User, conversation_id: int, question_id: int, body: str, 
     question = db.session.get(ConversationQuestion, question_id)
     if question is None or question.conversation_id != conversation.id:
         raise NotFound()
+    body = without_nul(body)
     limit = answer_limit()
     if len(body) > limit:
         raise Invalid("too_long", length=len(body), limit=limit)

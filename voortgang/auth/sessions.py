@@ -1,0 +1,82 @@
+"""Sessions that really end: per-person tokens, idle and absolute lifetimes."""
+from __future__ import annotations
+
+import time
+
+from flask import Flask, current_app, flash, g, session
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from ..extensions import db, login_manager
+from ..i18n import SESSION_KEY as LOCALE_SESSION_KEY
+from ..models import User
+
+SIGNED_IN_AT = "signed_in_at"
+REMEMBERED = "remembered"
+SEEN_AT = "seen_at"
+# Refresh the idle clock at most this often, so polling does not rewrite the cookie each time.
+SEEN_RESOLUTION = 60
+
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login's loader: the id carries the session token and the sign-in time."""
+    ident, token, issued = (user_id.split(":") + ["", ""])[:3]
+    if not ident.isdigit() or not token or not issued.isdigit():
+        return None
+    now = time.time()
+    longest = current_app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
+    if not (now - longest <= int(issued) <= now + 60):
+        return None  # older than any sign-in may live (a replayed cookie), or forged
+    user = db.session.get(User, int(ident))
+    if user is None or not user.active or user.session_token != token:
+        return None
+    g.signed_in_at = int(issued)
+    return user
+
+
+def start_session(user: User, remember: bool = False) -> None:
+    """Sign in with a fresh session (no data carried over from before sign-in)."""
+    locale = session.get(LOCALE_SESSION_KEY)
+    session.clear()
+    if locale:
+        session[LOCALE_SESSION_KEY] = locale
+    login_user(user, remember=remember)
+    now = int(time.time())
+    session[SIGNED_IN_AT], session[REMEMBERED], session[SEEN_AT] = now, bool(remember), now
+
+
+def end_session() -> None:
+    """Sign out here: drop the session and have the browser forget the remember cookie."""
+    locale = session.get(LOCALE_SESSION_KEY)
+    logout_user()
+    session.clear()
+    session["_remember"] = "clear"  # Flask-Login deletes the remember cookie on this response
+    if locale:
+        session[LOCALE_SESSION_KEY] = locale
+
+
+def check_lifetimes() -> None:
+    """End a session that has been idle too long or has reached its absolute lifetime."""
+    if not current_user.is_authenticated:
+        return
+    now = int(time.time())
+    config = current_app.config
+    if SIGNED_IN_AT not in session:  # restored from the remember cookie in a new browser session
+        session[SIGNED_IN_AT] = getattr(g, "signed_in_at", now)
+        session[REMEMBERED] = True
+        session[SEEN_AT] = now
+    remembered = session.get(REMEMBERED, False)
+    limit = (config["REMEMBER_COOKIE_DURATION"].total_seconds() if remembered
+             else config["SESSION_ABSOLUTE_HOURS"] * 3600)
+    idle = now - session.get(SEEN_AT, now)
+    if now - session[SIGNED_IN_AT] > limit or (not remembered and idle > config["SESSION_IDLE_MINUTES"] * 60):
+        end_session()
+        flash(_("Your session has ended. Please sign in again."), "info")
+        return
+    if idle >= SEEN_RESOLUTION:
+        session[SEEN_AT] = now
+
+
+def init_app(app: Flask) -> None:
+    login_manager.user_loader(load_user)
+    app.before_request(check_lifetimes)
