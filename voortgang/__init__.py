@@ -48,11 +48,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .auth import bp as auth_bp
     from .conversations import bp as conversations_bp
     from .main import bp as main_bp
+    from .records import bp as records_bp
     from .main.routes import render_error
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(conversations_bp)
+    app.register_blueprint(records_bp)
+    # Blueprints of later areas are registered below this line.
     app.register_error_handler(HTTPException, render_error)
 
     from .cli import register_commands

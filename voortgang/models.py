@@ -100,6 +100,8 @@ ROLES = ("employee", "manager")
 STATUSES = ("planned", "in_progress", "awaiting_signatures", "completed")
 AGREEMENT_OWNERS = ("employee", "manager", "organisation")
 AGREEMENT_STATUSES = ("open", "done", "dropped")
+REVIEW_RATINGS = ("done", "partly", "not_done")
+REVIEW_DECISIONS = ("closed", "carried", "dropped")
 
 
 def _enum_check(column: str, values: tuple[str, ...]) -> CheckConstraint:
@@ -191,6 +193,7 @@ class Conversation(db.Model):
     __table_args__ = (
         _enum_check("status", STATUSES),
         CheckConstraint("employee_id <> manager_id", name="two_people"),
+        Index("ix_conversations_employee_status", "employee_id", "status", "scheduled_at"),
     )
 
     def participant(self, role: str) -> User:
@@ -285,7 +288,7 @@ class Agreement(db.Model):
     )
     text: Mapped[str] = mapped_column(Text)
     owner: Mapped[str] = mapped_column(String(20))
-    due: Mapped[date | None] = mapped_column(Date)
+    due: Mapped[date | None] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(10), default="open", index=True)
     carried_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("agreements.id", ondelete="SET NULL"), index=True
@@ -294,13 +297,47 @@ class Agreement(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # In a follow-up, what the pair decided about an agreement carried from before.
+    decision: Mapped[str | None] = mapped_column(String(10))
+
     conversation: Mapped[Conversation] = relationship(
         back_populates="agreements", foreign_keys=[conversation_id]
+    )
+    carried_from: Mapped[Agreement | None] = relationship(remote_side=[id])
+    reviews: Mapped[list[AgreementReview]] = relationship(
+        back_populates="agreement", cascade="all, delete-orphan"
     )
 
     __table_args__ = (
         _enum_check("owner", AGREEMENT_OWNERS),
         _enum_check("status", AGREEMENT_STATUSES),
+        CheckConstraint(
+            "decision IS NULL OR decision IN ('closed', 'carried', 'dropped')", name="decision_valid"
+        ),
+    )
+
+    def review(self, role: str) -> AgreementReview | None:
+        return next((r for r in self.reviews if r.role == role), None)
+
+
+class AgreementReview(db.Model):
+    """One participant's rating of a carried agreement in the follow-up."""
+
+    __tablename__ = "agreement_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(10))
+    rating: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agreement: Mapped[Agreement] = relationship(back_populates="reviews")
+
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "role", name="uq_agreement_reviews_agreement_role"),
+        _enum_check("role", ROLES),
+        _enum_check("rating", REVIEW_RATINGS),
     )
 
 

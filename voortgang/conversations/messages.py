@@ -21,6 +21,12 @@ STATUS_NAMES = {
 }
 OWNER_NAMES = {"employee": _l("Employee"), "manager": _l("Manager"), "organisation": _l("Organisation")}
 AGREEMENT_STATUS_NAMES = {"open": _l("Open"), "done": _l("Done"), "dropped": _l("Dropped")}
+RATING_NAMES = {"done": _l("Done"), "partly": _l("Partly done"), "not_done": _l("Not done")}
+DECISION_NAMES = {
+    "closed": _l("Closed: done"),
+    "carried": _l("Carried on to the next period"),
+    "dropped": _l("Dropped"),
+}
 NEXT_STEPS = {
     "prepare": _l("Prepare: read the questions and note your points"),
     "continue": _l("Continue the conversation"),
@@ -46,6 +52,9 @@ ERRORS = {
     "not_allowed": _l("You can plan conversations for yourself and your team only."),
     "not_their_manager": _l("The manager must be the employee's own manager."),
     "follows_unknown": _l("The conversation to follow up was not found."),
+    "follows_not_completed": _l("Only a completed conversation can be followed up."),
+    "rating_unknown": _l("Choose done, partly or not done."),
+    "decision_unknown": _l("Choose to close, carry on or drop the agreement."),
     "no_template": _l("There is no default question template."),
     "read_only": _l("This conversation is completed and can no longer be changed."),
     "invalid": _l("This could not be saved."),

@@ -19,7 +19,7 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from ..models import PHASES, Conversation
-from . import bp, live, service
+from . import bp, calendars, live, service
 from .forms import PlanForm
 from . import messages
 from .messages import ERRORS
@@ -150,6 +150,8 @@ def conversation_words() -> dict:
         "OWNER_NAMES": messages.OWNER_NAMES,
         "AGREEMENT_STATUS_NAMES": messages.AGREEMENT_STATUS_NAMES,
         "NEXT_STEPS": messages.NEXT_STEPS,
+        "RATING_NAMES": messages.RATING_NAMES,
+        "DECISION_NAMES": messages.DECISION_NAMES,
     }
 
 
@@ -186,7 +188,19 @@ def _plan_form() -> PlanForm:
 def new():
     form = _plan_form()
     form.employee.data = parse_int(request.args.get("employee")) or current_user.id
-    form.follows.data = request.args.get("follows", "")
+    follows_id = parse_int(request.args.get("follows"))
+    if follows_id:
+        # A follow-up: same two people, dated by default on the agreed next evaluation.
+        try:
+            previous = service.get_visible(current_user, follows_id)
+        except NotFound:
+            abort(404)
+        form.follows.data = str(previous.id)
+        form.employee.data = previous.employee_id
+        form.manager.data = previous.manager_id
+        if previous.next_evaluation:
+            form.scheduled_at.data = datetime.combine(previous.next_evaluation, datetime.min.time()).replace(hour=10)
+        form.place.data = previous.place
     return render_template("conversations/new.html", form=form)
 
 
@@ -455,6 +469,66 @@ def set_next_evaluation(conversation_id: int):
                                                       "error": error_text(refusal)})
     return write_response(conversation_id, "agreements", "conversations/_next_evaluation.html",
                           anchor="next-evaluation")
+
+
+# --- Follow-up: reviewing the agreements carried from the previous conversation -------
+
+
+@bp.post("/<int:conversation_id>/agreements/<int:agreement_id>/review")
+@login_required
+@refusals
+def review_agreement(conversation_id: int, agreement_id: int):
+    rating, comment = request.form.get("rating", ""), request.form.get("comment", "")
+    try:
+        service.review_agreement(current_user, conversation_id, agreement_id, rating, comment)
+    except Invalid as refusal:
+        return write_response(conversation_id, "looking_back", "conversations/_carried.html", status=422,
+                              form_state={"key": f"review-{agreement_id}", "rating": rating,
+                                          "comment": comment, "error": error_text(refusal)})
+    return write_response(conversation_id, "looking_back", "conversations/_carried.html",
+                          anchor=f"carried-{agreement_id}")
+
+
+@bp.post("/<int:conversation_id>/agreements/<int:agreement_id>/decision")
+@login_required
+@refusals
+def decide_agreement(conversation_id: int, agreement_id: int):
+    try:
+        service.decide_agreement(current_user, conversation_id, agreement_id, request.form.get("decision", ""))
+    except Invalid as refusal:
+        return write_response(conversation_id, "looking_back", "conversations/_carried.html", status=422,
+                              form_state={"key": f"decision-{agreement_id}", "error": error_text(refusal)})
+    return write_response(conversation_id, "looking_back", "conversations/_carried.html",
+                          anchor=f"carried-{agreement_id}")
+
+
+# --- Calendar ---------------------------------------------------------------------------
+
+
+@bp.get("/<int:conversation_id>/calendar.ics")
+@login_required
+@refusals
+def calendar(conversation_id: int):
+    conversation = service.get_visible(current_user, conversation_id)
+    return _ics_response(calendars.conversation_event(conversation, request.host), f"voortgang-{conversation.id}.ics")
+
+
+@bp.get("/<int:conversation_id>/next-evaluation.ics")
+@login_required
+@refusals
+def next_evaluation_calendar(conversation_id: int):
+    conversation = service.get_visible(current_user, conversation_id)
+    if conversation.next_evaluation is None:
+        abort(404)
+    return _ics_response(calendars.next_evaluation_event(conversation, request.host),
+                         f"voortgang-{conversation.id}-next-evaluation.ics")
+
+
+def _ics_response(body: bytes, filename: str):
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 # --- Sign-off ----------------------------------------------------------------------------

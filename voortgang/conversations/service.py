@@ -18,7 +18,10 @@ from ..models import (
     AGREEMENT_OWNERS,
     AGREEMENT_STATUSES,
     PHASES,
+    REVIEW_DECISIONS,
+    REVIEW_RATINGS,
     Agreement,
+    AgreementReview,
     Answer,
     AuditEvent,
     Conversation,
@@ -185,6 +188,8 @@ def plan_conversation(
         follows = db.session.get(Conversation, follows_id)
         if follows is None or not may_view(actor, follows) or follows.employee_id != employee.id:
             raise Invalid("follows_unknown")
+        if follows.status != "completed":
+            raise Invalid("follows_not_completed")
 
     conversation = Conversation(
         employee=employee,
@@ -205,6 +210,14 @@ def plan_conversation(
                 text_en=question.text_en,
             )
         )
+    if follows is not None:
+        # The open agreements come along; phase 1 of the follow-up reviews them.
+        for agreement in follows.agreements:
+            if agreement.status == "open":
+                conversation.agreements.append(Agreement(
+                    text=agreement.text, owner=agreement.owner, due=agreement.due, status="open",
+                    carried_from_id=agreement.id, created_by_id=actor.id,
+                ))
     db.session.add(conversation)
     db.session.flush()
     _audit(actor, conversation, "conversation.planned", "conversation", conversation.id)
@@ -415,6 +428,55 @@ def edit_agreement(actor: User, conversation_id: int, agreement_id: int, *, text
     return agreement
 
 
+def _carried_agreement(conversation: Conversation, agreement_id: int) -> Agreement:
+    agreement = db.session.get(Agreement, agreement_id)
+    if agreement is None or agreement.conversation_id != conversation.id or agreement.carried_from_id is None:
+        raise NotFound()
+    return agreement
+
+
+def review_agreement(actor: User, conversation_id: int, agreement_id: int, rating: str,
+                     comment: str = "") -> Agreement:
+    """Rate a carried agreement (done / partly / not done) from the person's own side."""
+    conversation, role = get_writable(actor, conversation_id)
+    agreement = _carried_agreement(conversation, agreement_id)
+    if rating not in REVIEW_RATINGS:
+        raise Invalid("rating_unknown")
+    comment = _clean_text(comment, required=False)
+    review = agreement.review(role)
+    if review is None:
+        review = AgreementReview(agreement=agreement, role=role, rating=rating, comment=comment)
+        db.session.add(review)
+    elif (review.rating, review.comment) == (rating, comment):
+        db.session.rollback()
+        return agreement
+    review.rating, review.comment, review.updated_at = rating, comment, utcnow()
+    db.session.flush()
+    _changed(actor, conversation)
+    _audit(actor, conversation, "agreement.reviewed", "agreement", agreement.id, f"{role}: {rating}")
+    db.session.commit()
+    return agreement
+
+
+DECISION_STATUS = {"closed": "done", "carried": "open", "dropped": "dropped"}
+
+
+def decide_agreement(actor: User, conversation_id: int, agreement_id: int, decision: str) -> Agreement:
+    """Either participant records what the pair decided: close it, carry it on, or drop it."""
+    conversation, _role = get_writable(actor, conversation_id)
+    agreement = _carried_agreement(conversation, agreement_id)
+    if decision not in REVIEW_DECISIONS:
+        raise Invalid("decision_unknown")
+    if agreement.decision != decision:
+        agreement.decision = decision
+        agreement.status = DECISION_STATUS[decision]
+        agreement.updated_at = utcnow()
+        _changed(actor, conversation)
+        _audit(actor, conversation, "agreement.decided", "agreement", agreement.id, decision)
+    db.session.commit()
+    return agreement
+
+
 def set_next_evaluation(actor: User, conversation_id: int, when: date | None) -> Conversation:
     conversation, _role = get_writable(actor, conversation_id)
     if when is not None and when < conversation.scheduled_at.date():
@@ -574,7 +636,9 @@ def export(conversation: Conversation) -> dict:
         "agreements": [
             {"id": a.id, "text": a.text, "owner": a.owner,
              "due": a.due.isoformat() if a.due else None, "status": a.status,
-             "carried_from": a.carried_from_id}
+             "carried_from": a.carried_from_id, "decision": a.decision,
+             "reviews": {role: ({"rating": r.rating, "comment": r.comment} if (r := a.review(role)) else None)
+                         for role in ("employee", "manager")}}
             for a in conversation.agreements
         ],
         "signatures": {

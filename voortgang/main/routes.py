@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask import render_template
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
@@ -12,7 +12,10 @@ from . import bp
 @bp.get("/")
 @login_required
 def index():
-    return render_template("main/index.html")
+    from ..conversations.messages import OWNER_NAMES
+    from ..records.service import needs_attention
+
+    return render_template("main/index.html", needs=needs_attention(current_user), OWNER_NAMES=OWNER_NAMES)
 
 
 @bp.get("/healthz")

@@ -1,0 +1,130 @@
+"""Views of the overview and the personal record: parse, ask the service, render."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from flask import abort, jsonify, make_response, render_template, request
+from flask_babel import format_date, format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+
+from ..conversations import service as conversations
+from ..conversations.messages import AGREEMENT_STATUS_NAMES, DECISION_NAMES, OWNER_NAMES, RATING_NAMES, ROLE_NAMES, STATUS_NAMES
+from ..extensions import db
+from ..models import Conversation
+from . import bp, service
+
+FLAG_NAMES = {
+    "no_conversation_this_year": lambda: _("No completed conversation in the last 12 months"),
+    "evaluation_overdue": lambda: _("Next evaluation overdue"),
+    "agreements_overdue": lambda: _("Agreements overdue"),
+}
+
+
+@bp.context_processor
+def words() -> dict:
+    return {"STATUS_NAMES": STATUS_NAMES, "OWNER_NAMES": OWNER_NAMES, "ROLE_NAMES": ROLE_NAMES,
+            "AGREEMENT_STATUS_NAMES": AGREEMENT_STATUS_NAMES, "DECISION_NAMES": DECISION_NAMES,
+            "RATING_NAMES": RATING_NAMES, "FLAG_NAMES": FLAG_NAMES, "today": date.today()}
+
+
+def may_see_overview() -> bool:
+    """Administrators (whole organisation) and managers (their team)."""
+    if current_user.is_admin:
+        return True
+    return db.session.execute(service.overview_people_query(current_user).limit(1)).first() is not None
+
+
+def _filters() -> dict:
+    team = request.args.get("team", "")
+    return {
+        "team": int(team) if team.isdigit() else None,
+        "status": request.args.get("status") or None,
+        "overdue": request.args.get("overdue") == "1",
+        "sort": request.args.get("sort", "name"),
+    }
+
+
+@bp.get("/overview")
+@login_required
+def overview():
+    if not may_see_overview():
+        abort(404)
+    filters = _filters()
+    rows = service.overview(current_user, **filters)
+    return render_template("records/overview.html", rows=rows, filters=filters, teams=service.teams(current_user))
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    # A spreadsheet runs cells that start with these as formulas: keep them text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.get("/overview.csv")
+@login_required
+def overview_csv():
+    if not may_see_overview():
+        abort(404)
+    rows = service.overview(current_user, **_filters())
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Name"), _("Email"), _("Manager"), _("Last completed conversation"),
+                     _("Current status"), _("Next evaluation"), _("Open agreements"),
+                     _("Overdue agreements"), _("Needs attention")])
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in (
+            row.person.name, row.person.email, row.manager_name,
+            row.last_completed.date().isoformat() if row.last_completed else "",
+            STATUS_NAMES[row.current_status] if row.current_status else "",
+            row.next_evaluation.isoformat() if row.next_evaluation else "",
+            row.open_agreements, row.overdue_agreements,
+            "; ".join(FLAG_NAMES[f]() for f in row.flags),
+        )])
+    response = make_response(out.getvalue())
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="voortgang-overview-{date.today().isoformat()}.csv"'
+    return response
+
+
+@bp.get("/overview/agreements")
+@login_required
+def agreements():
+    if not may_see_overview():
+        abort(404)
+    return render_template("records/agreements.html", items=service.open_agreements(current_user))
+
+
+@bp.get("/people/<int:person_id>/record")
+@login_required
+def record(person_id: int):
+    data = service.record(current_user, person_id)
+    if data is None:
+        abort(404)
+    return render_template("records/record.html", **data, role_of=lambda c: conversations.role_of(current_user, c))
+
+
+@bp.get("/me/export.json")
+@login_required
+def my_export():
+    """Everything stored about the signed-in person (CONTRACT.md)."""
+    person = current_user
+    mine = db.session.scalars(
+        select(Conversation)
+        .where(or_(Conversation.employee_id == person.id, Conversation.manager_id == person.id))
+        .order_by(Conversation.scheduled_at)
+    )
+    data = {
+        "person": {"id": person.id, "name": person.name, "email": person.email, "locale": person.locale,
+                   "is_admin": person.is_admin, "active": person.active,
+                   "manager": ({"id": person.manager.id, "name": person.manager.name, "email": person.manager.email}
+                               if person.manager else None),
+                   "created_at": person.created_at.isoformat()},
+        "conversations": [conversations.export(c) for c in mine],
+    }
+    response = jsonify(data)
+    response.headers["Content-Disposition"] = 'attachment; filename="voortgang-my-data.json"'
+    return response
