@@ -189,7 +189,26 @@ def backup(target: Path) -> None:
     click.echo(f"Backed up to {target} (integrity check ok).")
 
 
+@click.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Fill an empty database with a small bilingual demo organisation and print its accounts."""
+    from .demo import NotEmpty, fill_demo
+
+    try:
+        accounts = fill_demo()
+    except NotEmpty as error:
+        raise click.ClickException(str(error)) from None
+    click.echo("Demo organisation created. Sign in with any of these accounts:")
+    click.echo("")
+    width = max(len(email) for _name, email, _password, _role in accounts)
+    for name, email, password, role in accounts:
+        click.echo(f"  {email:<{width}}  {password}   {name} ({role})")
+    click.echo("")
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(demo)
     app.cli.add_command(user_group)
     app.cli.add_command(serve)
     app.cli.add_command(backup)
