@@ -207,7 +207,24 @@ def demo() -> None:
     click.echo("")
 
 
+@click.command("remind")
+@with_appcontext
+def remind() -> None:
+    """Send the reminders that are due (meant to run daily from cron); each goes out once."""
+    from datetime import date
+
+    from . import mail
+
+    if not mail.enabled():
+        click.echo("E-mail is not configured (VOORTGANG_SMTP_HOST): no reminders sent.")
+        return
+    with current_app.test_request_context(base_url=current_app.config.get("BASE_URL") or "http://localhost"):
+        sent = mail.due_reminders(date.today())
+    click.echo(f"Sent {sent} reminder(s).")
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(remind)
     app.cli.add_command(demo)
     app.cli.add_command(user_group)
     app.cli.add_command(serve)

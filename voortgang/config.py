@@ -21,7 +21,7 @@ ENV_ALIASES = {
     "SECURE_COOKIES": "SESSION_COOKIE_SECURE",
 }
 # Every other VOORTGANG_X sets config key X; these are parsed from text.
-BOOL_KEYS = {"SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "WTF_CSRF_ENABLED"}
+BOOL_KEYS = {"SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "WTF_CSRF_ENABLED", "SMTP_STARTTLS", "SMTP_SSL"}
 INT_KEYS = {
     "PROXY_FIX",
     "LOGIN_MAX_FAILURES_PER_ACCOUNT",
@@ -31,6 +31,8 @@ INT_KEYS = {
     "SESSION_ABSOLUTE_HOURS",
     "REMEMBER_DAYS",
     "ANSWER_MAX_LENGTH",
+    "SMTP_PORT",
+    "SMTP_TIMEOUT",
 }
 
 
@@ -66,6 +68,17 @@ DEFAULTS: dict[str, Any] = {
     # ... and after this long in any case.
     "SESSION_ABSOLUTE_HOURS": 12,
     "ANSWER_MAX_LENGTH": 10_000,
+    # Public address for links printed by the CLI and sent by e-mail (e.g. https://voortgang.example.org).
+    "BASE_URL": None,
+    # E-mail is optional: without SMTP_HOST nothing is sent and the app shows links instead.
+    "SMTP_HOST": None,
+    "SMTP_PORT": 587,
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_FROM": None,
+    "SMTP_STARTTLS": True,
+    "SMTP_SSL": False,
+    "SMTP_TIMEOUT": 15,
     # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
     "ARGON2_TIME_COST": 2,
     "ARGON2_MEMORY_COST": 19 * 1024,

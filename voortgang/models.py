@@ -374,3 +374,17 @@ class Presence(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     phase: Mapped[str | None] = mapped_column(String(20))
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SentReminder(db.Model):
+    """A reminder e-mail that went out, so `voortgang remind` sends each one once."""
+
+    __tablename__ = "sent_reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("kind", "object_id", "user_id", name="uq_sent_reminders_once"),)

@@ -12,6 +12,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import mail
 from ..database import utcnow
 from ..extensions import db
 from ..models import (
@@ -222,6 +223,7 @@ def plan_conversation(
     db.session.flush()
     _audit(actor, conversation, "conversation.planned", "conversation", conversation.id)
     db.session.commit()
+    mail.conversation_planned(conversation, actor)
     return conversation
 
 
@@ -507,6 +509,7 @@ def propose_close(actor: User, conversation_id: int) -> Conversation:
     _bump_revision(conversation)
     _audit(actor, conversation, "conversation.proposed_close")
     db.session.commit()
+    mail.signature_needed(conversation, actor)
     return conversation
 
 
@@ -544,6 +547,8 @@ def sign(actor: User, conversation_id: int, comment: str = "") -> Conversation:
     if conversation.status == "completed":
         _audit(actor, conversation, "conversation.completed")
     db.session.commit()
+    if conversation.status != "completed":
+        mail.signature_needed(conversation, actor)
     return conversation
 
 
