@@ -102,6 +102,9 @@ def run_migrations_online():
             context.configure(
                 connection=connection,
                 target_metadata=get_metadata(),
+                # One transaction for all migrations and the check after them: on
+                # SQLite too, a failed check rolls the whole upgrade back.
+                transactional_ddl=True,
                 **conf_args
             )
 
@@ -115,6 +118,9 @@ def run_migrations_online():
                         )
         finally:
             if sqlite:
+                # The pragma is ignored inside a transaction: end it first.
+                if connection.in_transaction():
+                    connection.commit()
                 connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
 
 

@@ -67,6 +67,11 @@ def migrated_sqlite(tmp_path_factory) -> Path:
     return path
 
 
+# Rows the migrations seed (the default question template): restored after each truncation.
+SEEDED_TABLES = ("templates", "template_questions")
+_seeded_rows: dict[str, list[dict]] = {}
+
+
 @pytest.fixture(scope="session")
 def migrated_postgres(tmp_path_factory) -> str | None:
     if not POSTGRES_URL:
@@ -77,10 +82,16 @@ def migrated_postgres(tmp_path_factory) -> str | None:
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     _migrate(POSTGRES_URL, tmp_path_factory.mktemp("pg-instance"))
+    engine = create_engine(POSTGRES_URL)
+    with engine.connect() as conn:
+        for table in SEEDED_TABLES:
+            _seeded_rows[table] = [dict(row._mapping) for row in conn.execute(text(f"SELECT * FROM {table}"))]
+    engine.dispose()
     return POSTGRES_URL
 
 
 def _truncate_postgres(url: str) -> None:
+    """Empty every table, then put back what the migrations seed (as a fresh install has it)."""
     engine = create_engine(url)
     with engine.begin() as conn:
         tables = conn.execute(
@@ -91,6 +102,14 @@ def _truncate_postgres(url: str) -> None:
         ).scalars().all()
         if tables:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for table in SEEDED_TABLES:
+            rows = _seeded_rows.get(table)
+            if rows:
+                columns = ", ".join(rows[0])
+                values = ", ".join(f":{c}" for c in rows[0])
+                conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({values})"), rows)
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                  f"(SELECT max(id) FROM {table}))"))
     engine.dispose()
 
 

@@ -51,6 +51,7 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.log.close()
                 raise RuntimeError(f"server exited with {self.process.returncode}: see {self.log.name}")
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
