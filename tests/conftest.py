@@ -194,6 +194,18 @@ def people(app) -> People:
     return People(app)
 
 
+@pytest.fixture
+def team(people):
+    """An organisation: admin Hanna; manager Mia with Eva; manager Max with Tom."""
+    class Team:
+        admin = people.add("hanna@example.org", "Hanna", is_admin=True)
+        mia = people.add("mia@example.org", "Mia", locale="en")
+        max = people.add("max@example.org", "Max")
+    Team.eva = people.add("eva@example.org", "Eva", manager=Team.mia, locale="nl")
+    Team.tom = people.add("tom@example.org", "Tom", manager=Team.max)
+    return Team
+
+
 def login(client: FlaskClient, email: str, password: str = PASSWORD, **extra):
     """Sign in through the real form; return the response."""
     return client.post("/login", data={"email": email, "password": password, **extra})

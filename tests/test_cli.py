@@ -1,5 +1,4 @@
 """The `voortgang` command line."""
-import io
 import os
 import sqlite3
 import stat

@@ -1,32 +1,16 @@
 """The conversation through the app: planning, both answers, autosave, talking points,
 agreements, the status flow and sign-off, export."""
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from voortgang.extensions import db
-from voortgang.models import Answer, AuditEvent, Conversation, ConversationQuestion, TemplateQuestion
+from voortgang.models import Answer, AuditEvent, Conversation, TemplateQuestion
 
-HX = {"HX-Request": "true"}
+from .helpers import HX, plan, question_ids, save
 
-
-@pytest.fixture
-def team(people):
-    """An organisation: admin Hanna; manager Mia with Eva; manager Max with Tom."""
-    class Team:
-        admin = people.add("hanna@example.org", "Hanna", is_admin=True)
-        mia = people.add("mia@example.org", "Mia", locale="en")
-        max = people.add("max@example.org", "Max")
-    Team.eva = people.add("eva@example.org", "Eva", manager=Team.mia, locale="nl")
-    Team.tom = people.add("tom@example.org", "Tom", manager=Team.max)
-    return Team
-
-
-def plan(client, employee, when="2026-12-01T10:00", **extra):
-    return client.post("/conversations/", data={"employee": employee.id, "scheduled_at": when,
-                                                "place": "Room 2", "purpose": "Yearly conversation", **extra})
 
 
 @pytest.fixture
@@ -34,14 +18,6 @@ def conversation_id(team, login_as):
     response = plan(login_as(team.mia), team.eva)
     assert response.status_code == 303, response.get_data(as_text=True)
     return int(response.headers["Location"].rsplit("/", 1)[1])
-
-
-def question_ids(app, conversation_id, phase=None):
-    with app.app_context():
-        query = select(ConversationQuestion.id).where(ConversationQuestion.conversation_id == conversation_id)
-        if phase:
-            query = query.where(ConversationQuestion.phase == phase)
-        return list(db.session.scalars(query.order_by(ConversationQuestion.phase_order, ConversationQuestion.position)))
 
 
 def status_of(app, conversation_id):
@@ -114,11 +90,6 @@ def _count(app, model):
 
 
 # --- Answers side by side, autosave -------------------------------------------------
-
-
-def save(client, cid, qid, body, version, **headers):
-    return client.post(f"/conversations/{cid}/answers/{qid}", data={"body": body, "version": version},
-                       headers={**HX, **headers})
 
 
 def test_both_answers_are_stored_and_shown_side_by_side(app, team, login_as, conversation_id):

@@ -2,7 +2,6 @@
 no GET changes state."""
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from voortgang.auth.service import create_setup_token
@@ -11,7 +10,7 @@ from voortgang.models import (
     Agreement, Answer, AuditEvent, Conversation, LoginFailure, Presence, Setting, TalkingPoint, User,
 )
 
-from .test_conversations import plan, team  # noqa: F401  (fixture)
+from .helpers import plan
 
 IDS = {"conversation_id": 1, "question_id": 1, "point_id": 1, "agreement_id": 1, "token": "x", "phase": "looking_back"}
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .test_conversations import HX, plan, question_ids, save, team  # noqa: F401  (fixture)
+from .helpers import HX, plan, question_ids, save
 
 PAYLOADS = [
     "<script>alert(1)</script>",

@@ -4,7 +4,7 @@ from sqlalchemy import event
 
 from voortgang.extensions import db
 
-from .test_conversations import HX, plan, question_ids, save, team  # noqa: F401  (fixture)
+from .helpers import HX, plan, question_ids, save
 
 
 @pytest.fixture

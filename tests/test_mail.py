@@ -13,7 +13,7 @@ from voortgang.extensions import db
 from voortgang.models import User
 
 from .servers import free_port
-from .test_conversations import plan, team  # noqa: F401  (fixture)
+from .helpers import plan
 
 
 class Inbox:

@@ -10,7 +10,7 @@ from sqlalchemy import event, insert, select
 from voortgang.extensions import db
 from voortgang.models import Agreement, Conversation, User
 
-from .test_conversations import HX, plan, question_ids, save, team  # noqa: F401  (fixture)
+from .helpers import HX, plan, question_ids, save
 
 
 PAST = (date.today() - timedelta(days=30)).isoformat()
@@ -202,7 +202,7 @@ def test_overdue_logic(app, team, login_as, monkeypatch):
 
 
 def test_home_page_shows_what_needs_the_person_next(app, team, login_as):
-    mia, eva = login_as(team.mia), login_as(team.eva)
+    mia = login_as(team.mia)
     cid = new_id(plan(mia, team.eva))
     home = mia.get("/").get_data(as_text=True)
     assert "Prepare your conversation with Eva" in home

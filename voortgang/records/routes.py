@@ -6,7 +6,6 @@ import io
 from datetime import date
 
 from flask import abort, jsonify, make_response, render_template, request
-from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
