@@ -67,3 +67,34 @@ def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "ok"
+
+
+def _second_writer_can_start(path) -> bool:
+    other = sqlite3.connect(path, timeout=0.05, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+
+
+def test_reads_of_get_requests_take_no_write_lock_and_posts_do(app):
+    """GET never writes, so its reads need no lock; a POST's read-modify-write holds it from the start."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        path = db.engine.url.database
+    with app.test_request_context("/", method="GET"):
+        db.session.execute(text("SELECT 1"))
+        assert _second_writer_can_start(path)
+        db.session.remove()
+    with app.test_request_context("/", method="POST"):
+        db.session.execute(text("SELECT 1"))
+        assert not _second_writer_can_start(path)
+        db.session.commit()  # the request's write is done: the rest of it only reads
+        db.session.execute(text("SELECT 1"))
+        assert _second_writer_can_start(path)
+        db.session.remove()

@@ -1,12 +1,14 @@
-"""Database engine set-up: SQLite pragmas and BEGIN IMMEDIATE, timestamps."""
+"""Database engine set-up: SQLite pragmas and BEGIN IMMEDIATE for writes, timestamps."""
 from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
 
+from flask import g, has_request_context, request
 from sqlalchemy import DateTime, event
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -32,11 +34,33 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
     cursor.close()
 
 
+READS_ONLY = "voortgang_reads_only"
+
+
+def _request_reads_only() -> bool:
+    """True when the current request will not write any more.
+
+    GET and HEAD never change state (a test enforces it), and a request that has
+    committed its one write only reads afterwards (to render the reply). Those
+    transactions need no write lock: in WAL mode readers never wait for writers.
+    """
+    if not has_request_context():
+        return False
+    return request.method in ("GET", "HEAD") or g.get(READS_ONLY, False)
+
+
 @event.listens_for(Engine, "begin")
-def _sqlite_begin_immediate(conn) -> None:
-    """Start every SQLite transaction with BEGIN IMMEDIATE (take the write lock up front)."""
+def _sqlite_begin(conn) -> None:
+    """Start SQLite transactions that may write with BEGIN IMMEDIATE (take the write lock up front)."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if _request_reads_only() else "BEGIN IMMEDIATE")
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session) -> None:
+    """After a request's write is committed, the rest of the request only reads."""
+    if has_request_context() and request.method not in ("GET", "HEAD"):
+        g.setdefault(READS_ONLY, True)
 
 
 class UTCDateTime(TypeDecorator):
