@@ -118,3 +118,23 @@ def test_remind_without_smtp_says_so(runner):
 def test_mail_module_reports_disabled(app):
     with app.app_context():
         assert mail.enabled() is False
+
+
+def test_invitation_is_mailed_in_the_new_persons_language(app, team, login_as, inbox):
+    admin = login_as(team.admin)
+    response = admin.post("/admin/people/", data={"email": "noor@example.org", "name": "Noor", "locale": "nl",
+                                                  "manager": str(team.mia.id)})
+    assert response.status_code == 303
+    [message] = inbox.to("noor@example.org")
+    assert message["Subject"] == "Je bent uitgenodigd voor Voortgang"
+    body = inbox.body(message)
+    assert "https://voortgang.example.org/password/" in body and "noor@example.org" in body
+
+
+def test_forgot_password_mails_a_link_only_to_known_people(app, team, client, inbox):
+    for address in ("eva@example.org", "nobody@example.org"):
+        response = client.post("/forgot-password", data={"email": address})
+        assert response.status_code in (200, 303)
+    [message] = inbox.messages
+    assert "eva@example.org" in message["To"] and message["Subject"] == "Stel je wachtwoord voor Voortgang in"
+    assert "/password/" in inbox.body(message)

@@ -56,6 +56,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(conversations_bp)
     app.register_blueprint(records_bp)
     # Blueprints of later areas are registered below this line.
+    from .questions import bp as questions_bp
+    app.register_blueprint(questions_bp)
+    from .people import bp as people_bp, profile_bp
+
+    app.register_blueprint(people_bp)
+    app.register_blueprint(profile_bp)
     app.register_error_handler(HTTPException, render_error)
 
     from .cli import register_commands

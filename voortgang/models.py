@@ -159,8 +159,11 @@ class Conversation(db.Model):
     purpose: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="planned", index=True)
     next_evaluation: Mapped[date | None] = mapped_column(Date)
-    # Bumped by every change; the live view polls it.
+    # Bumped by every change (calendar SEQUENCE, audit events, export) ...
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # ... and per side, so a page polls only for the other participant's changes.
+    employee_changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    manager_changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     employee_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     manager_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     employee_comment: Mapped[str] = mapped_column(Text, default="")

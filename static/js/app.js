@@ -239,3 +239,43 @@
   window.Voortgang = window.Voortgang || {};
   window.Voortgang.csrfToken = csrfToken;
 })();
+
+// --- Copy buttons ----------------------------------------------------------------
+// <button data-copy="#id" data-copied="..." data-copy-failed="..."> copies the value (or
+// text) of the element it names and says so in the status line next to it.
+(function () {
+  function say(button, text) {
+    var row = button.closest(".card") || document;
+    var state = row.querySelector(".copy-state");
+    if (state) state.textContent = text;
+  }
+
+  function copyBySelecting(source) {
+    if (!source.select) return false;
+    source.focus();
+    source.select();
+    try {
+      return document.execCommand("copy");
+    } catch (error) {
+      return false;
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button[data-copy]") : null;
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = "value" in source ? source.value : source.textContent;
+    var done = function () { say(button, button.dataset.copied || ""); };
+    var failed = function () {
+      if (copyBySelecting(source)) done();
+      else say(button, button.dataset.copyFailed || "");
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, failed);
+    } else {
+      failed();
+    }
+  });
+})();

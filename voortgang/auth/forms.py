@@ -2,10 +2,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from ..i18n import LANGUAGE_NAMES
-from ..people.service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from ..people.messages import error_text
+from ..people.service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, PeopleError, check_password_rules
 
 
 class LoginForm(FlaskForm):
@@ -13,6 +14,16 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
     remember = BooleanField(_l("Keep me signed in on this device"))
     next = HiddenField()
+
+
+def password_rules(form, field) -> None:
+    """The people rules for a new password (common passwords refused), once the length is right."""
+    if field.errors or not field.data:
+        return
+    try:
+        check_password_rules(field.data)
+    except PeopleError as error:
+        raise ValidationError(error_text(error)) from None
 
 
 def _password_field(label):
@@ -25,6 +36,7 @@ def _password_field(label):
                 max=MAX_PASSWORD_LENGTH,
                 message=_l("Use at least %(min)d characters.", min=MIN_PASSWORD_LENGTH),
             ),
+            password_rules,
         ],
         description=_l("At least %(min)d characters; a few words in a row make a good one.", min=MIN_PASSWORD_LENGTH),
     )

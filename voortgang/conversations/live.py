@@ -23,6 +23,7 @@ PRESENCE_TIMEOUT = timedelta(seconds=3 * HEARTBEAT_SECONDS)
 @dataclass(frozen=True)
 class PollState:
     revision: int
+    other_changes: int  # how many changes the other participant has made
     status: str
     role: str
     other_phase: str  # "" when the other participant is not on the page
@@ -35,7 +36,7 @@ def presence_key(phase: str | None, seen_at: datetime | None, now: datetime) -> 
 
 
 def poll_state(user: User, conversation_id: int) -> PollState | None:
-    """One query: the conversation's revision and status and the other participant's presence.
+    """One query: the other participant's change count and presence, and the conversation's status.
 
     Returns None when `user` does not take part in the conversation.
     """
@@ -46,6 +47,8 @@ def poll_state(user: User, conversation_id: int) -> PollState | None:
     row = db.session.execute(
         select(
             Conversation.revision,
+            Conversation.employee_changes,
+            Conversation.manager_changes,
             Conversation.status,
             Conversation.employee_id,
             Conversation.manager_id,
@@ -61,7 +64,13 @@ def poll_state(user: User, conversation_id: int) -> PollState | None:
     if row is None or user.id not in (row.employee_id, row.manager_id):
         return None
     role = "employee" if user.id == row.employee_id else "manager"
-    return PollState(row.revision, row.status, role, presence_key(row.phase, row.seen_at, utcnow()))
+    other_changes = row.manager_changes if role == "employee" else row.employee_changes
+    return PollState(row.revision, other_changes, row.status, role,
+                     presence_key(row.phase, row.seen_at, utcnow()))
+
+
+def other_changes(conversation: Conversation, role: str) -> int:
+    return conversation.manager_changes if role == "employee" else conversation.employee_changes
 
 
 def other_presence(conversation: Conversation, role: str) -> str:

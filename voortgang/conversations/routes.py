@@ -102,6 +102,7 @@ def page_context(conversation: Conversation, phase: str, **extra) -> dict:
         "role": role,
         "other_role": service.other_role(role) if role else None,
         "other_phase": live.other_presence(conversation, role) if role else "",
+        "other_changes": live.other_changes(conversation, role) if role else 0,
         "heartbeat": live.HEARTBEAT_SECONDS,
         "can_write": role is not None and conversation.status != "completed",
         "answers": answers,
@@ -284,21 +285,22 @@ def updates(conversation_id: int):
         abort(404)
     since = parse_int(request.args.get("since"))
     seen_presence = request.args.get("presence", "")
-    if state.revision == since and state.other_phase == seen_presence:
+    if state.other_changes == since and state.other_phase == seen_presence:
         return "", 204, {"Cache-Control": "no-store"}
     phase = request.args.get("phase")
     if phase not in PHASES:
         phase = PHASES[0]
     conversation = service.get_visible(current_user, conversation_id)
     context = page_context(conversation, phase)
-    revision_changed = state.revision != since
+    changed = state.other_changes != since
     announcement = None
-    if revision_changed and since is not None:
-        kinds = live.changes_by_other(conversation, since, current_user)
+    seen = parse_int(request.args.get("seen"))
+    if changed and seen is not None:
+        kinds = live.changes_by_other(conversation, seen, current_user)
         if kinds:
             other = conversation.participant(service.other_role(state.role))
             announcement = messages.announcement(other.name, kinds)
-    html = render_template("conversations/_live_update.html", revision_changed=revision_changed,
+    html = render_template("conversations/_live_update.html", revision_changed=changed,
                            announcement=announcement, **context)
     return html, 200
 

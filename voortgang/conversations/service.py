@@ -260,20 +260,22 @@ def _changed(actor: User, conversation: Conversation) -> None:
         conversation.signatures_withdrawn_at = now
         _audit(actor, conversation, "signatures.withdrawn")
     conversation.updated_at = now
-    _bump_revision(conversation)
+    _bump_revision(conversation, actor)
 
 
-def _bump_revision(conversation: Conversation) -> None:
+def _bump_revision(conversation: Conversation, actor: User) -> None:
     # An UPDATE with an expression is atomic on every database; RETURNING hands back
     # the new value without another query.
+    side = Conversation.employee_changes if actor.id == conversation.employee_id else Conversation.manager_changes
     revision = db.session.execute(
         update(Conversation)
         .where(Conversation.id == conversation.id)
-        .values(revision=Conversation.revision + 1)
+        .values({Conversation.revision: Conversation.revision + 1, side: side + 1})
         .returning(Conversation.revision)
         .execution_options(synchronize_session=False)
     ).scalar_one()
     set_committed_value(conversation, "revision", revision)
+    db.session.expire(conversation, ["employee_changes", "manager_changes"])
 
 
 def without_nul(text: str) -> str:
@@ -506,7 +508,7 @@ def propose_close(actor: User, conversation_id: int) -> Conversation:
         raise Invalid("next_evaluation_required")
     conversation.status = "awaiting_signatures"
     conversation.updated_at = utcnow()
-    _bump_revision(conversation)
+    _bump_revision(conversation, actor)
     _audit(actor, conversation, "conversation.proposed_close")
     db.session.commit()
     mail.signature_needed(conversation, actor)
@@ -542,7 +544,7 @@ def sign(actor: User, conversation_id: int, comment: str = "") -> Conversation:
         conversation.status = "completed"
         conversation.completed_at = now
     conversation.updated_at = now
-    _bump_revision(conversation)
+    _bump_revision(conversation, actor)
     _audit(actor, conversation, "conversation.signed", detail=role)
     if conversation.status == "completed":
         _audit(actor, conversation, "conversation.completed")

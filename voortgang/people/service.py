@@ -1,29 +1,55 @@
-"""Rules for people: unique email, valid manager and locale."""
+"""Rules for people: unique email, valid manager and locale, no manager cycles, passwords, import.
+
+The functions that change people commit their own transaction (see the README); a
+PeopleError carries a code for the UI (translated in messages.py), an English message
+for the command line, and details for the translated message.
+"""
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+import csv
+import io
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
-from ..auth.service import hash_password, normalise_email
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, url_for
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from ..auth.service import hash_password, make_password_token, normalise_email
 from ..config import LOCALES
 from ..extensions import db
 from ..models import User
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
+MAX_NAME_LENGTH = 200
+MAX_EMAIL_LENGTH = 254
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+
+log = logging.getLogger(__name__)
 
 
 class PeopleError(ValueError):
     """Bad input for a person; the message is English for the CLI, the code for the UI."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, **details):
         super().__init__(message)
         self.code = code
+        self.details = details
+
+
+# --- Single values -------------------------------------------------------------------
 
 
 def check_email(email: str) -> str:
     """Return the normalised email or raise PeopleError."""
     email = normalise_email(email)
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise PeopleError("email_invalid", f"not a valid email address: {email!r}")
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError:
@@ -31,15 +57,53 @@ def check_email(email: str) -> str:
     return email
 
 
+def check_name(name: str) -> str:
+    """Return the stripped name or raise PeopleError."""
+    name = (name or "").strip()
+    if not name:
+        raise PeopleError("name_missing", "a name is required")
+    if len(name) > MAX_NAME_LENGTH or any(ord(c) < 32 for c in name):
+        raise PeopleError("name_invalid", f"a name has at most {MAX_NAME_LENGTH} characters on one line")
+    return name
+
+
+def check_locale(locale: str | None) -> str | None:
+    """Return nl, en or None (no preference: the browser decides); raise PeopleError otherwise."""
+    if locale in (None, ""):
+        return None
+    if locale not in LOCALES:
+        raise PeopleError("locale_invalid", f"unknown locale {locale!r}: use {' or '.join(LOCALES)}")
+    return locale
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords, lower-case."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def is_common_password(password: str) -> bool:
+    return password.strip().lower() in common_passwords()
+
+
 def check_password_rules(password: str) -> None:
+    """Length 8 to 1024 and not a common password; no composition rules (NIST SP 800-63B)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise PeopleError("password_short", f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise PeopleError("password_short", f"the password needs at least {MIN_PASSWORD_LENGTH} characters",
+                          min=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise PeopleError("password_long", f"the password may have at most {MAX_PASSWORD_LENGTH} characters")
+        raise PeopleError("password_long", f"the password may have at most {MAX_PASSWORD_LENGTH} characters",
+                          max=MAX_PASSWORD_LENGTH)
+    if is_common_password(password):
+        raise PeopleError("password_common", "this password is one of the most common ones: choose another")
 
 
 def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+# --- Creating people ---------------------------------------------------------------------
 
 
 def create_user(
@@ -53,13 +117,10 @@ def create_user(
 ) -> User:
     """Add a person (not committed); raise PeopleError on bad input."""
     email = check_email(email)
-    name = name.strip()
-    if not name:
-        raise PeopleError("name_missing", "a name is required")
+    name = check_name(name)
     if find_by_email(email) is not None:
         raise PeopleError("email_taken", f"a person with email {email} already exists")
-    if locale is not None and locale not in LOCALES:
-        raise PeopleError("locale_invalid", f"unknown locale {locale!r}: use {' or '.join(LOCALES)}")
+    locale = check_locale(locale)
     manager = None
     if manager_email:
         manager = find_by_email(manager_email)
@@ -79,9 +140,402 @@ def create_user(
     return user
 
 
+def _manager_for(user_id: int | None, manager_id: int | None, current_manager_id: int | None = None) -> User | None:
+    """The manager to assign to person `user_id` (None for a new person); raise PeopleError."""
+    if manager_id is None:
+        return None
+    if user_id is not None and manager_id == user_id:
+        raise PeopleError("manager_self", "a person cannot be their own manager")
+    manager = db.session.get(User, manager_id)
+    if manager is None:
+        raise PeopleError("manager_unknown", f"no person with id {manager_id}")
+    if not manager.active and manager_id != current_manager_id:
+        raise PeopleError("manager_inactive", f"{manager.email} is deactivated and cannot be a manager",
+                          name=manager.name)
+    if user_id is not None and would_create_cycle(user_id, manager_id):
+        raise PeopleError("manager_cycle", f"{manager.email} already reports (directly or indirectly) to this person",
+                          manager=manager.name)
+    return manager
+
+
+def _commit_or_email_taken(email: str) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:  # someone else took the address between the check and the commit
+        db.session.rollback()
+        raise PeopleError("email_taken", f"a person with email {email} already exists") from None
+
+
+def add_user(*, email: str, name: str, manager_id: int | None = None, is_admin: bool = False,
+             locale: str | None = None) -> User:
+    """Add a person without a password (they set one with a password link); commit."""
+    manager = _manager_for(None, manager_id)
+    user = create_user(email=email, name=name, is_admin=is_admin, locale=locale)
+    user.manager = manager
+    _commit_or_email_taken(user.email)
+    return user
+
+
+# --- Changing people ---------------------------------------------------------------------
+
+
+def _manager_graph() -> dict[int, int | None]:
+    return {user_id: manager_id for user_id, manager_id in db.session.execute(select(User.id, User.manager_id))}
+
+
+def _closes_loop(graph: dict, person, manager) -> list | None:
+    """The chain manager → ... → person when `manager` would manage `person` in a loop, else None."""
+    chain, seen, current = [], set(), manager
+    while current is not None:
+        chain.append(current)
+        if current == person:
+            return chain
+        if current in seen:  # a loop elsewhere (not through this person): not ours to report
+            return None
+        seen.add(current)
+        current = graph.get(current)
+    return None
+
+
+def would_create_cycle(user_id: int, manager_id: int | None) -> bool:
+    """True when making `manager_id` the manager of `user_id` makes someone their own (indirect) manager."""
+    if manager_id is None:
+        return False
+    return _closes_loop(_manager_graph(), user_id, manager_id) is not None
+
+
+def _active_admins(excluding: int | None = None) -> int:
+    # Lock the rows we count (PostgreSQL), so two admins cannot both step down at once.
+    ids = db.session.scalars(
+        select(User.id).where(User.is_admin.is_(True), User.active.is_(True)).with_for_update()
+    ).all()
+    return len([i for i in ids if i != excluding])
+
+
+def update_user(actor: User, user: User, *, email: str, name: str, manager_id: int | None,
+                is_admin: bool, locale: str | None) -> User:
+    """Change a person's details; refuse manager loops and leaving no active administrator; commit."""
+    email = check_email(email)
+    name = check_name(name)
+    if email != user.email:
+        other = find_by_email(email)
+        if other is not None and other.id != user.id:
+            raise PeopleError("email_taken", f"a person with email {email} already exists")
+    locale = check_locale(locale)
+    manager = _manager_for(user.id, manager_id, user.manager_id)
+    if user.is_admin and not is_admin and user.active and _active_admins(excluding=user.id) == 0:
+        raise PeopleError("last_admin", "there must always be an active administrator")
+    user.email, user.name, user.locale, user.is_admin = email, name, locale, is_admin
+    user.manager = manager
+    _commit_or_email_taken(email)
+    return user
+
+
+def deactivate_user(actor: User, user: User) -> None:
+    """Deactivate a person (their records stay) and end all their sessions at once; commit."""
+    if user.id == actor.id:
+        raise PeopleError("deactivate_self", "you cannot deactivate yourself")
+    if user.is_admin and user.active and _active_admins(excluding=user.id) == 0:
+        raise PeopleError("last_admin", "there must always be an active administrator")
+    user.active = False
+    user.end_sessions()
+    db.session.commit()
+
+
+def reactivate_user(actor: User, user: User) -> None:
+    """Let a deactivated person sign in again (with their old password, if any); commit."""
+    user.active = True
+    db.session.commit()
+
+
+def search_people(query: str = "") -> list[User]:
+    """Everybody whose name or email contains `query` (case-insensitive); active people first."""
+    statement = select(User).options(selectinload(User.manager)).order_by(
+        User.active.desc(), func.lower(User.name), User.id
+    )
+    query = (query or "").strip().lower()
+    if query:
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        statement = statement.where(
+            or_(func.lower(User.name).like(pattern, escape="\\"), User.email.like(pattern, escape="\\"))
+        )
+    return list(db.session.scalars(statement))
+
+
+def possible_managers(user: User | None = None) -> list[User]:
+    """Active people who can be chosen as a manager (plus the person's current manager)."""
+    people = db.session.scalars(select(User).where(User.active.is_(True)).order_by(func.lower(User.name), User.id)).all()
+    chosen = [p for p in people if user is None or p.id != user.id]
+    if user is not None and user.manager is not None and not user.manager.active:
+        chosen.append(user.manager)
+    return chosen
+
+
 def set_locale(user: User, locale: str) -> None:
     """Save the person's language."""
     if locale not in LOCALES:
         raise PeopleError("locale_invalid", f"unknown locale {locale!r}: use {' or '.join(LOCALES)}")
     user.locale = locale
     db.session.commit()
+
+
+# --- Password links ------------------------------------------------------------------------
+
+
+def password_link(user: User) -> str:
+    """A new one-time, expiring link (7 days) with which `user` sets a password.
+
+    Earlier links keep working until one of them is used (that changes the password
+    fingerprint in every token) or they expire.
+    """
+    if not user.active:
+        raise PeopleError("link_inactive", f"{user.email} is deactivated: reactivate them first", name=user.name)
+    path = url_for("auth.set_password_with_token", token=make_password_token(user))
+    base = current_app.config.get("BASE_URL")
+    if base:
+        return base.rstrip("/") + path
+    return url_for("main.index", _external=True).rstrip("/") + path
+
+
+def mail_configured() -> bool:
+    return bool(current_app.config.get("SMTP_HOST"))
+
+
+def send_password_link(user: User, link: str, invitation: bool = False) -> bool:
+    """E-mail `link` to `user` in their language; True when the mail was handed to the mail server.
+
+    Without SMTP_HOST configured nothing is sent and people ask an administrator instead.
+    """
+    from .. import mail
+
+    return mail.password_link(user, link, invitation=invitation)
+
+
+def request_password_link(email: str) -> None:
+    """Forgotten password: send a link when the address belongs to an active person.
+
+    Tells the caller nothing, so the answer cannot reveal whether the address exists.
+    """
+    try:
+        email = check_email(email)
+    except PeopleError:
+        return
+    user = find_by_email(email)
+    if user is not None and user.active and mail_configured():
+        send_password_link(user, password_link(user))
+
+
+# --- Import from CSV -----------------------------------------------------------------------
+
+MAX_IMPORT_BYTES = 256 * 1024
+MAX_IMPORT_ROWS = 2000
+# Header names (normalised: lower-case, words separated by one space) for each column.
+IMPORT_COLUMNS = {
+    "email": {"email", "e mail", "email address", "e mail address", "emailadres", "e mailadres"},
+    "name": {"name", "full name", "naam"},
+    "manager": {"manager email", "manager e mail", "manager", "manager email address",
+                "leidinggevende", "e mail leidinggevende", "email leidinggevende"},
+    "locale": {"language", "locale", "taal"},
+}
+LOCALE_WORDS = {"nl": "nl", "nederlands": "nl", "dutch": "nl", "en": "en", "english": "en", "engels": "en"}
+
+
+@dataclass
+class ImportRow:
+    """One line of the file, normalised, with the problems found in it."""
+
+    line: int
+    email: str
+    name: str
+    manager: str
+    locale: str | None
+    raw_locale: str = ""
+    errors: list[PeopleError] = field(default_factory=list)
+
+
+@dataclass
+class ImportCheck:
+    """The outcome of checking a file: its rows, and problems with the file as a whole."""
+
+    rows: list[ImportRow] = field(default_factory=list)
+    errors: list[PeopleError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.rows) and not self.errors and not any(row.errors for row in self.rows)
+
+    @property
+    def rows_with_errors(self) -> int:
+        return sum(1 for row in self.rows if row.errors)
+
+
+def decode_upload(data: bytes) -> str:
+    """Text of an uploaded file: UTF-8 (with or without BOM), else Windows-1252 (Excel)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _header_key(cell: str) -> str:
+    return " ".join("".join(c if c.isalnum() else " " for c in cell.lower()).split())
+
+
+def _column_for(cell: str) -> str | None:
+    key = _header_key(cell)
+    return next((column for column, names in IMPORT_COLUMNS.items() if key in names), None)
+
+
+def _reader(text: str):
+    first_line = text.split("\n", 1)[0]
+    try:
+        dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def check_import(text: str) -> ImportCheck:
+    """Parse and check a CSV of people (email, name, manager email, language) without writing."""
+    result = ImportCheck()
+    text = (text or "").lstrip("\ufeff")
+    if len(text.encode("utf-8")) > MAX_IMPORT_BYTES:
+        result.errors.append(PeopleError("import_too_large", f"the file is larger than {MAX_IMPORT_BYTES // 1024} kB",
+                                         limit=MAX_IMPORT_BYTES // 1024))
+        return result
+    if "\x00" in text:
+        result.errors.append(PeopleError("import_not_text", "this is not a CSV text file"))
+        return result
+    try:
+        lines = list(_numbered(_reader(text)))
+    except csv.Error:
+        result.errors.append(PeopleError("import_not_csv", "the file could not be read as CSV"))
+        return result
+    if not lines:
+        result.errors.append(PeopleError("import_empty", "the file is empty"))
+        return result
+
+    header_line, header = lines[0]
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        if not cell.strip():
+            continue
+        column = _column_for(cell)
+        if column is None:
+            result.errors.append(PeopleError("import_column_unknown", f"unknown column {cell!r}", column=cell.strip()))
+        elif column in columns:
+            result.errors.append(PeopleError("import_column_twice", f"column {cell!r} appears twice", column=cell.strip()))
+        else:
+            columns[column] = index
+    for required in ("email", "name"):
+        if required not in columns:
+            result.errors.append(PeopleError(f"import_{required}_column_missing", f"the {required} column is missing"))
+    if result.errors:
+        return result
+    if len(lines) - 1 > MAX_IMPORT_ROWS:
+        result.errors.append(PeopleError("import_too_many", f"at most {MAX_IMPORT_ROWS} people at a time",
+                                         limit=MAX_IMPORT_ROWS))
+        return result
+
+    def cell(cells: list[str], column: str) -> str:
+        index = columns.get(column)
+        return cells[index].strip() if index is not None and index < len(cells) else ""
+
+    for line, cells in lines[1:]:
+        if not any(c.strip() for c in cells):
+            continue
+        raw_locale = cell(cells, "locale")
+        row = ImportRow(line=line, email=normalise_email(cell(cells, "email")), name=cell(cells, "name"),
+                        manager=normalise_email(cell(cells, "manager")), locale=None, raw_locale=raw_locale)
+        if len(cells) > len(header):
+            row.errors.append(PeopleError("import_too_many_values", "more values than columns"))
+        _check_row(row)
+        result.rows.append(row)
+    if not result.rows:
+        result.errors.append(PeopleError("import_empty", "the file has no people"))
+        return result
+    _check_against_each_other(result.rows)
+    return result
+
+
+def _numbered(reader):
+    for cells in reader:
+        yield reader.line_num, cells
+
+
+def _check_row(row: ImportRow) -> None:
+    try:
+        row.email = check_email(row.email)
+    except PeopleError as error:
+        row.errors.append(error)
+    try:
+        row.name = check_name(row.name)
+    except PeopleError as error:
+        row.errors.append(error)
+    word = LOCALE_WORDS.get(row.raw_locale.lower()) if row.raw_locale else None
+    if row.raw_locale and word is None:
+        row.errors.append(PeopleError("import_locale_invalid", f"unknown language {row.raw_locale!r}: use nl or en",
+                                      value=row.raw_locale))
+    row.locale = word
+
+
+def _check_against_each_other(rows: list[ImportRow]) -> None:
+    """Duplicates, people who exist already, managers, and loops of managers within the file."""
+    emails = [row.email for row in rows]
+    existing = {
+        user.email: user
+        for user in db.session.scalars(select(User).where(User.email.in_(set(emails) | {r.manager for r in rows if r.manager})))
+    }
+    first_line: dict[str, int] = {}
+    for row in rows:
+        if row.email in first_line:
+            row.errors.append(PeopleError("import_email_twice", f"{row.email} is also on line {first_line[row.email]}",
+                                          line=first_line[row.email]))
+        else:
+            first_line[row.email] = row.line
+        if row.email in existing:
+            row.errors.append(PeopleError("email_taken", f"a person with email {row.email} already exists"))
+    in_file = {row.email: row for row in rows}
+    for row in rows:
+        if not row.manager:
+            continue
+        if row.manager == row.email:
+            row.errors.append(PeopleError("manager_self", "a person cannot be their own manager"))
+        elif row.manager in existing:
+            if not existing[row.manager].active:
+                row.errors.append(PeopleError("manager_inactive", f"{row.manager} is deactivated",
+                                              name=existing[row.manager].name))
+        elif row.manager not in in_file:
+            row.errors.append(PeopleError("import_manager_unknown",
+                                          f"no person with email {row.manager} in the database or the file",
+                                          email=row.manager))
+    graph = {row.email: row.manager or None for row in rows if row.manager != row.email}
+    for row in rows:
+        if row.manager and row.manager != row.email and row.manager in in_file:
+            chain = _closes_loop(graph, row.email, row.manager)
+            if chain is not None:
+                loop = " → ".join([row.email, *chain])
+                row.errors.append(PeopleError("import_manager_cycle", f"managers in a loop: {loop}", chain=loop))
+
+
+def import_people(text: str) -> list[User]:
+    """Check the CSV again and add all its people in one transaction, or nobody at all."""
+    check = check_import(text)
+    if not check.ok:
+        db.session.rollback()
+        raise PeopleError("import_invalid", "the file has problems: nothing was imported")
+    added: dict[str, User] = {}
+    for row in check.rows:
+        added[row.email] = User(email=row.email, name=row.name, locale=row.locale)
+        db.session.add(added[row.email])
+    for row in check.rows:
+        if row.manager:
+            added[row.email].manager = added.get(row.manager) or find_by_email(row.manager)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise PeopleError("import_invalid", "someone changed the people meanwhile: nothing was imported") from None
+    return list(added.values())
