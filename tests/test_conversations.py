@@ -364,3 +364,15 @@ def test_export_json_matches_the_contract(app, team, login_as, conversation_id):
     assert {k: agreement[k] for k in ("text", "owner", "due", "status", "carried_from")} == {
         "text": "Cursus", "owner": "employee", "due": "2027-03-01", "status": "open", "carried_from": None}
     assert data["signatures"] == {"employee": None, "manager": None}
+
+
+def test_autosave_reply_carries_status_and_progress_only_when_they_change(app, team, login_as, conversation_id):
+    qid = question_ids(app, conversation_id)[0]
+    eva = login_as(team.eva)
+    first = save(eva, conversation_id, qid, "Begin", 0).get_data(as_text=True)  # planned → in progress
+    assert 'id="status"' in first and 'id="stepper"' in first
+    second = save(eva, conversation_id, qid, "Begin, en meer", 1).get_data(as_text=True)
+    assert 'id="status"' not in second and 'id="stepper"' not in second
+    assert 'value="2"' in second
+    emptied = save(eva, conversation_id, qid, "", 2).get_data(as_text=True)  # no longer answered
+    assert 'id="stepper"' in emptied

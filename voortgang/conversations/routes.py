@@ -18,7 +18,8 @@ from flask import (
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
-from ..models import PHASES, Conversation
+from ..extensions import db
+from ..models import PHASES, Conversation, ConversationQuestion
 from . import bp, calendars, live, service
 from .forms import PlanForm
 from . import messages
@@ -327,31 +328,37 @@ def presence(conversation_id: int):
 def save_answer(conversation_id: int, question_id: int):
     body = request.form.get("body", "")
     version = parse_int(request.form.get("version"))
-    conversation, _role = service.get_writable(current_user, conversation_id)
-    question = next((q for q in conversation.questions if q.id == question_id), None)
-    if question is None:
-        abort(404)
-    problem, status = None, 200
+    problem, status, saved = None, 200, None
     if version is None or version < 0:
+        service.get_writable(current_user, conversation_id)  # 404 / 403 come first
         problem, status = {"kind": "error", "message": ERRORS["invalid"]}, 422
     else:
         try:
-            service.save_answer(current_user, conversation_id, question_id, body, version)
+            saved = service.save_answer(current_user, conversation_id, question_id, body, version)
         except StaleVersion as stale:
             problem, status = {"kind": "conflict", "stale": stale}, 409
         except Invalid as refusal:
             problem, status = {"kind": "error", "message": error_text(refusal)}, 422
-    if status == 200 and not is_htmx():
-        return redirect(phase_url(conversation_id, question.phase, f"q-{question_id}"), code=303)
     conversation = service.get_visible(current_user, conversation_id)
-    draft = {question_id: body} if status != 200 else {}
-    problems = {question_id: problem} if problem else {}
+    question = db.session.get(ConversationQuestion, question_id)
+    if question is None or question.conversation_id != conversation.id:
+        abort(404)
     if not is_htmx():
-        return render_page(conversation, question.phase, status=status, drafts=draft, problems=problems)
-    context = page_context(conversation, question.phase, drafts=draft, problems=problems)
-    question = next(q for q in conversation.questions if q.id == question_id)
-    html = render_template("conversations/_answer_own.html", question=question, response=True, **context)
-    if status == 200:
+        if status == 200:
+            return redirect(phase_url(conversation_id, question.phase, f"q-{question_id}"), code=303)
+        return render_page(conversation, question.phase, status=status,
+                           drafts={question_id: body}, problems={question_id: problem})
+    # The autosave reply: this field's version, save state and problem, out of band. The
+    # status card and the stepper come along only when the save changed them.
+    role = service.role_of(current_user, conversation)
+    html = render_template(
+        "conversations/_answer_own.html", conversation=conversation, question=question, role=role,
+        answers={question.id: {role: saved.answer}} if saved else {}, response=True,
+        drafts={question_id: body} if problem else {}, problems={question_id: problem} if problem else {},
+        locale=str(get_locale().language),
+    )
+    if saved and saved.record_changed:
+        context = page_context(conversation, question.phase)
         html += render_template("conversations/_status.html", oob=True, **context)
         html += render_template("conversations/_stepper.html", oob=True, **context)
     return html, status
@@ -544,6 +551,8 @@ def _status_response(conversation_id: int, status: int = 200, **extra):
         context = page_context(conversation, phase, **extra)
         html = render_template("conversations/_status.html", **context)
         html += render_template("conversations/_phase.html", oob=True, **context)
+        if conversation.status == "completed":
+            html += '<div id="live" hx-swap-oob="delete"></div>'  # nothing changes any more: stop polling
         return html, status
     return write_response(conversation_id, phase, "conversations/_status.html", anchor="status",
                           status=status, **extra)

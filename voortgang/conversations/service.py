@@ -5,6 +5,7 @@ Every function that changes something runs in one short transaction and commits 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import current_app
@@ -296,7 +297,16 @@ def answer_limit() -> int:
     return current_app.config["ANSWER_MAX_LENGTH"]
 
 
-def save_answer(actor: User, conversation_id: int, question_id: int, body: str, version: int) -> Answer:
+@dataclass
+class SavedAnswer:
+    """The saved answer, and whether parts of the page beyond the field changed with it
+    (the status, the signatures, or the count of answered questions)."""
+
+    answer: Answer
+    record_changed: bool
+
+
+def save_answer(actor: User, conversation_id: int, question_id: int, body: str, version: int) -> SavedAnswer:
     """Save the person's own answer if `version` is the one stored; else StaleVersion."""
     conversation, role = get_writable(actor, conversation_id)
     question = db.session.get(ConversationQuestion, question_id)
@@ -314,21 +324,25 @@ def save_answer(actor: User, conversation_id: int, question_id: int, body: str, 
         stale = StaleVersion(answer.body, answer.version, answer.updated_at) if answer else StaleVersion("", 0, None)
         db.session.rollback()
         raise stale
+    if answer is not None and answer.body == body and answer.version > 0:
+        db.session.rollback()
+        return SavedAnswer(answer, False)  # nothing changed: no new version, no withdrawn signatures
+    before = (conversation.status, bool(conversation.employee_signed_at or conversation.manager_signed_at),
+              bool(answer and answer.body.strip()))
     if answer is None:
         answer = Answer(question=question, role=role, body="", version=0)
         db.session.add(answer)
-    if answer.body == body and answer.version > 0:
-        db.session.rollback()
-        return answer  # nothing changed: no new version, no withdrawn signatures
     answer.body = body
     answer.version = current_version + 1
     answer.updated_at = utcnow()
     answer.updated_by_id = actor.id
     db.session.flush()
     _changed(actor, conversation)
+    after = (conversation.status, bool(conversation.employee_signed_at or conversation.manager_signed_at),
+             bool(body.strip()))
     _audit(actor, conversation, "answer.saved", "answer", answer.id, f"version {answer.version}")
     db.session.commit()
-    return answer
+    return SavedAnswer(answer, before != after)
 
 
 def add_talking_point(actor: User, conversation_id: int, phase: str, text: str) -> TalkingPoint:
