@@ -46,5 +46,9 @@ check: install
 	$(BIN)/pip-audit --skip-editable --progress-spinner off
 	$(BIN)/bandit -q -c pyproject.toml -r voortgang
 
+# The live-view benchmark (see docs/performance.md): starts the production server, prints figures.
+bench: install
+	$(BIN)/python -m bench.live
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(MO_FILES)
