@@ -339,3 +339,12 @@ def test_sign_out_tells_the_browser_to_drop_the_remember_cookie(app, people):
     login(client, "eva@example.org", remember="y")
     response = client.post("/logout")
     assert any(c.startswith("voortgang_remember=;") for c in response.headers.getlist("Set-Cookie"))
+
+
+def test_signed_out_htmx_request_gets_401_not_a_redirect(client, people):
+    response = client.post("/conversations/1/answers/1", data={"body": "x", "version": 0},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 401 and "Location" not in response.headers
+    page = client.get("/conversations/", headers={"HX-Request": "true"})
+    assert page.status_code == 401 and page.headers["HX-Redirect"].startswith("/login?next=")
+    assert client.get("/conversations/").status_code == 302  # a plain page still redirects

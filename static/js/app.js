@@ -83,6 +83,9 @@
       delete field.dataset.failed;
     } else if (status === 409 || status === 422) {
       // The server's reply shows the problem; the text stays in the field.
+    } else if (status === 401) {
+      field.dataset.failed = "1";
+      setState(field, partsOf(field).form.dataset.msgSignedOut, true, true);
     } else {
       field.dataset.failed = "1";
       setState(field, partsOf(field).form.dataset.msgFailed, true, true);

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, current_app, flash, g, session
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -77,6 +77,19 @@ def check_lifetimes() -> None:
         session[SEEN_AT] = now
 
 
+def unauthorized():
+    """Not signed in. A page goes to the sign-in form; an htmx request gets 401 instead of a
+    redirect that htmx would swap into the page (and that would hide an unsaved answer)."""
+    if request.headers.get("HX-Request") == "true":
+        headers = {}
+        if request.method == "GET":
+            headers["HX-Redirect"] = url_for(login_manager.login_view, next=request.full_path.rstrip("?"))
+        return _("You are signed out. Sign in again (in another tab) and retry."), 401, headers
+    flash(str(login_manager.login_message), login_manager.login_message_category)
+    return redirect(url_for(login_manager.login_view, next=request.full_path.rstrip("?")))
+
+
 def init_app(app: Flask) -> None:
     login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(unauthorized)
     app.before_request(check_lifetimes)
