@@ -20,7 +20,8 @@ def live_state(client, cid):
     page = client.get(f"/conversations/{cid}").get_data(as_text=True)
     since = re.search(r'id="live-revision" name="since" value="(\d+)"', page).group(1)
     seen = re.search(r'id="live-seen" name="seen" value="(\d+)"', page).group(1)
-    return {"since": since, "seen": seen}
+    status = re.search(r'id="live-status" name="status" value="([a-z_]+)"', page).group(1)
+    return {"since": since, "seen": seen, "status": status}
 
 
 def poll(client, cid, state, phase="looking_back", presence=""):
@@ -124,3 +125,32 @@ def test_completed_conversation_does_not_poll(app, team, login_as, cid):
     assert '<div id="live" hx-swap-oob="delete"></div>' in body  # the poller removes itself
     page = eva.get(f"/conversations/{cid}").get_data(as_text=True)
     assert 'id="live"' not in page
+
+
+def test_changed_poll_carries_only_what_the_other_changed(app, team, login_as, cid):
+    eva, mia = login_as(team.eva), login_as(team.mia)
+    first, second = question_ids(app, cid)[:2]
+    save(mia, cid, first, "Eerste", 0)  # planned → in progress
+    state = live_state(eva, cid)
+    save(mia, cid, second, "Tweede", 0)
+    body = poll(eva, cid, state).get_data(as_text=True)
+    assert f'id="answer-{second}-manager"' in body and f'id="answer-{first}-manager"' not in body
+    assert 'id="talking-points-looking_back-list"' not in body and 'id="status"' not in body
+    state = live_state(eva, cid)
+    mia.post(f"/conversations/{cid}/talking-points", data={"phase": "looking_back", "text": "Punt"})
+    body = poll(eva, cid, state).get_data(as_text=True)
+    assert 'id="talking-points-looking_back-list"' in body and "Punt" in body
+    assert 'id="answer-' not in body
+    state = live_state(eva, cid)
+    mia.post(f"/conversations/{cid}/next-evaluation", data={"next_evaluation": "2027-06-01"})
+    mia.post(f"/conversations/{cid}/propose-close")
+    body = poll(eva, cid, state).get_data(as_text=True)
+    assert 'id="status"' in body and "Wacht op ondertekening" in body
+
+
+def test_first_change_moves_the_status_on_the_other_page(app, team, login_as, cid):
+    eva, mia = login_as(team.eva), login_as(team.mia)
+    state = live_state(eva, cid)
+    save(mia, cid, question_ids(app, cid)[0], "Begin", 0)
+    body = poll(eva, cid, {**state, "status": "planned"}).get_data(as_text=True)
+    assert 'id="status"' in body and "Bezig" in body

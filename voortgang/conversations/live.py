@@ -97,10 +97,21 @@ def record_presence(user: User, conversation: Conversation, phase: str | None) -
     db.session.commit()
 
 
-def changes_by_other(conversation: Conversation, since: int, viewer: User) -> list[str]:
-    """The kinds of change the other participant made after revision `since`, in order."""
-    actions = db.session.scalars(
-        select(AuditEvent.action)
+@dataclass
+class Changes:
+    """What the other participant changed after a revision: the kinds, in order, and which answers."""
+
+    kinds: list[str]
+    answer_ids: set[int]
+
+    def any(self, *kinds: str) -> bool:
+        return any(kind in self.kinds for kind in kinds)
+
+
+def changes_by_other(conversation: Conversation, since: int, viewer: User) -> Changes:
+    """The changes others made to the conversation after revision `since` (one query)."""
+    rows = db.session.execute(
+        select(AuditEvent.action, AuditEvent.object_id)
         .where(
             AuditEvent.conversation_id == conversation.id,
             AuditEvent.revision > since,
@@ -108,9 +119,11 @@ def changes_by_other(conversation: Conversation, since: int, viewer: User) -> li
         )
         .order_by(AuditEvent.id)
     )
-    kinds: list[str] = []
-    for action in actions:
-        kind = action.split(".")[0] if not action.startswith("conversation.") else action
-        if kind not in kinds:
-            kinds.append(kind)
-    return kinds
+    changes = Changes([], set())
+    for action, object_id in rows:
+        kind = action if action.startswith("conversation.") else action.split(".")[0]
+        if kind not in changes.kinds:
+            changes.kinds.append(kind)
+        if kind == "answer" and object_id is not None:
+            changes.answer_ids.add(object_id)
+    return changes

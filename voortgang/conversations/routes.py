@@ -17,9 +17,10 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from ..extensions import db
-from ..models import PHASES, Conversation, ConversationQuestion
+from ..models import PHASES, Answer, Conversation, ConversationQuestion
 from . import bp, calendars, live, service
 from .forms import PlanForm
 from . import messages
@@ -294,14 +295,28 @@ def updates(conversation_id: int):
     conversation = service.get_visible(current_user, conversation_id)
     context = page_context(conversation, phase)
     changed = state.other_changes != since
-    announcement = None
+    # Only the pieces the other participant changed since the page last looked; without
+    # that revision (an old page), all of them.
     seen = parse_int(request.args.get("seen"))
-    if changed and seen is not None:
-        kinds = live.changes_by_other(conversation, seen, current_user)
-        if kinds:
-            other = conversation.participant(service.other_role(state.role))
-            announcement = messages.announcement(other.name, kinds)
-    html = render_template("conversations/_live_update.html", revision_changed=changed,
+    changes = live.changes_by_other(conversation, seen, current_user) if changed and seen is not None else None
+    announcement = None
+    if changes and changes.kinds:
+        other = conversation.participant(service.other_role(state.role))
+        announcement = messages.announcement(other.name, changes.kinds)
+    answered = {a.question_id for a in db.session.scalars(
+        select(Answer).where(Answer.id.in_(changes.answer_ids)))} if changes else None
+    show = {
+        "everything": changed and changes is None,
+        "status": changed and (changes is None or request.args.get("status") != state.status
+                               or changes.any("signatures", "next_evaluation", "conversation.proposed_close",
+                                              "conversation.reopened", "conversation.signed",
+                                              "conversation.completed")),
+        "questions": answered,
+        "points": changed and (changes is None or changes.any("talking_point")),
+        "agreements": changed and (changes is None or changes.any("agreement")),
+        "next_evaluation": changed and (changes is None or changes.any("next_evaluation")),
+    }
+    html = render_template("conversations/_live_update.html", revision_changed=changed, show=show,
                            announcement=announcement, **context)
     return html, 200
 
