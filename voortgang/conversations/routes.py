@@ -21,16 +21,12 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import PHASES, Answer, Conversation, ConversationQuestion
+from ..web import is_htmx
 from . import bp, calendars, live, service
 from .forms import PlanForm
 from . import messages
 from .messages import ERRORS
 from .service import ConversationError, Invalid, NotFound, ReadOnly, StaleVersion
-
-
-def is_htmx() -> bool:
-    """An htmx request that wants a fragment (not a boosted page load)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
 
 
 def error_text(error: ConversationError) -> str:

@@ -9,8 +9,9 @@ from wtforms.fields.choices import SelectChoice
 
 from ..auth.service import AuthError, authenticate, set_password
 from ..auth.sessions import REMEMBERED, start_session
-from ..extensions import db, login_manager
+from ..extensions import db
 from ..models import User
+from ..web import admins_only, is_htmx
 from . import bp, profile_bp, service
 from .forms import ChangePasswordForm, ForgotPasswordForm, ImportForm, LanguageForm, PersonForm
 from .messages import error_text
@@ -21,19 +22,7 @@ from .service import PeopleError
 LINK_KEY = "people_password_link"
 
 
-def is_htmx() -> bool:
-    """An htmx request that wants a fragment (not a boosted page load)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
-
-
-@bp.before_request
-def admins_only():
-    """Sign-in first; then administrators only, and 404 for anyone else (no hint the page exists)."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not current_user.is_admin:
-        abort(404)
-    return None
+bp.before_request(admins_only)
 
 
 def _person(user_id: int) -> User:

@@ -15,31 +15,19 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug import exceptions as http
 
 from ..conversations.messages import PHASE_TITLES
-from ..extensions import db, login_manager
+from ..extensions import db
 from ..main.routes import render_error
 from ..models import PHASES, Template
+from ..web import admins_only, is_htmx
 from . import bp, service
 from .forms import QuestionForm, RenameForm, TemplateForm, error_text
 from .service import Invalid, NotFound
 
 
-def is_htmx() -> bool:
-    """An htmx request that wants a fragment (not a boosted page load)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
-
-
-@bp.before_request
-def admins_only():
-    """Sign-in first; then administrators only, and 404 for anyone else (no hint the page exists)."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not current_user.is_admin:
-        abort(404)
-    return None
+bp.before_request(admins_only)
 
 
 @bp.errorhandler(NotFound)
