@@ -74,7 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_HOST": None,
     "SMTP_PORT": 587,
     "SMTP_USERNAME": None,
-    "SMTP_PASSWORD": None,  # set in the environment, never here  # nosec B105
+
     "SMTP_FROM": None,
     "SMTP_STARTTLS": True,
     "SMTP_SSL": False,
