@@ -138,3 +138,14 @@ def test_forgot_password_mails_a_link_only_to_known_people(app, team, client, in
     [message] = inbox.messages
     assert "eva@example.org" in message["To"] and message["Subject"] == "Stel je wachtwoord voor Voortgang in"
     assert "/password/" in inbox.body(message)
+
+
+def test_forgot_password_requests_are_throttled(app, team, client, inbox):
+    limit = app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+    for _ in range(limit + 3):
+        response = client.post("/forgot-password", data={"email": "eva@example.org"})
+        assert response.status_code == 303  # the same answer every time
+    assert len(inbox.to("eva@example.org")) == limit
+    # Eva can still sign in: the requests have a key of their own.
+    from .conftest import login
+    assert login(app.test_client(), "eva@example.org").status_code == 303

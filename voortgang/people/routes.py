@@ -294,7 +294,7 @@ def forgot_password():
     """The same answer for every address, known or not."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        service.request_password_link(form.email.data)
+        service.request_password_link(form.email.data, request.remote_addr or "-")
         db.session.rollback()
         return redirect(url_for("profile.forgot_password", sent=1), code=303)
     sent = request.method == "GET" and request.args.get("sent") == "1"

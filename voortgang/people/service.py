@@ -312,15 +312,28 @@ def send_password_link(user: User, link: str, invitation: bool = False) -> bool:
     return mail.password_link(user, link, invitation=invitation)
 
 
-def request_password_link(email: str) -> None:
+RESET_PREFIX = "reset:"
+
+
+def request_password_link(email: str, address: str) -> None:
     """Forgotten password: send a link when the address belongs to an active person.
 
     Tells the caller nothing, so the answer cannot reveal whether the address exists.
+    Requests count like failed sign-ins (per account, under their own key, and per
+    client address), so nobody can flood someone's inbox or probe from one address.
     """
+    from ..auth.service import is_throttled, record_failure
+
     try:
         email = check_email(email)
     except PeopleError:
         return
+    key = RESET_PREFIX + email
+    if is_throttled(key, address):
+        db.session.rollback()
+        return
+    record_failure(key, address)
+    db.session.commit()
     user = find_by_email(email)
     if user is not None and user.active and mail_configured():
         send_password_link(user, password_link(user))
