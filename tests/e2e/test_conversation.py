@@ -7,26 +7,7 @@ from sqlalchemy import select
 from voortgang.extensions import db
 from voortgang.models import Answer, Conversation
 
-from ..conftest import PASSWORD
-
-
-def sign_in(browser, base, email, locale):
-    context = browser.new_context(locale=locale)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(base + "/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page.locator("h1")).to_be_visible()
-    page.errors = errors
-    return context, page
-
-
-def wait_saved(page, question_id):
-    expect(page.locator(f"#answer-{question_id}-state")).to_contain_text(re.compile(r"Saved|Opgeslagen"))
+from .helpers import sign_in, wait_saved
 
 
 def test_manager_and_employee_fill_in_all_phases_and_sign(browser, live_server, app, people):

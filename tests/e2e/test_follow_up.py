@@ -8,7 +8,7 @@ from voortgang.conversations import service
 from voortgang.extensions import db
 from voortgang.models import Conversation, User
 
-from .test_conversation import sign_in
+from .helpers import sign_in
 
 
 def completed_conversation(app, mia_id, eva_id):

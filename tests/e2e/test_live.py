@@ -3,7 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
-from .test_conversation import sign_in, wait_saved
+from .helpers import sign_in, wait_saved
 
 
 def open_conversation(browser, live_server, people, app):

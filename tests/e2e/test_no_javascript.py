@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from voortgang.extensions import db
 from voortgang.models import Answer, Conversation, TalkingPoint
 
-from ..conftest import PASSWORD
+from .helpers import sign_in as signed_in
 
 PHASES = ["looking_back", "looking_forward", "agreements"]
 SAVE = {"en-GB": "Save", "nl-NL": "Opslaan"}
@@ -19,18 +19,8 @@ SAVE = {"en-GB": "Save", "nl-NL": "Opslaan"}
 
 def sign_in(browser, base, email, locale):
     """Sign in through the real form in a context without JavaScript; return (context, page)."""
-    context = browser.new_context(locale=locale, java_script_enabled=False)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(base + "/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page.locator("h1")).to_be_visible()
+    context, page = signed_in(browser, base, email, locale, java_script_enabled=False)
     assert "/login" not in page.url
-    page.errors = errors
     page.save_label = SAVE[locale]
     return context, page
 

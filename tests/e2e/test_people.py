@@ -4,22 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from ..conftest import PASSWORD
-
-
-def sign_in(browser, base, email, locale="en-GB", **context_options):
-    context = browser.new_context(locale=locale, **context_options)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(base + "/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page.locator("h1")).to_be_visible()
-    page.errors = errors
-    return context, page
+from .helpers import sign_in
 
 
 def test_admin_adds_a_person_who_sets_a_password_and_signs_in(browser, live_server, people):
