@@ -1,5 +1,7 @@
 """Helpers shared by the tests of the conversation (the `team` fixture lives in conftest)."""
-from sqlalchemy import select
+from contextlib import contextmanager
+
+from sqlalchemy import event, select
 
 from voortgang.extensions import db
 from voortgang.models import ConversationQuestion
@@ -23,3 +25,21 @@ def question_ids(app, conversation_id, phase=None):
 def save(client, cid, qid, body, version, **headers):
     return client.post(f"/conversations/{cid}/answers/{qid}", data={"body": body, "version": version},
                        headers={**HX, **headers})
+
+
+@contextmanager
+def counting_statements(app):
+    """Collect the SQL statements run inside the block (transaction control left out)."""
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if not statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -2,11 +2,9 @@
 import re
 
 import pytest
-from sqlalchemy import event
 
-from voortgang.extensions import db
 
-from .helpers import HX, plan, question_ids, save
+from .helpers import HX, counting_statements, plan, question_ids, save
 
 
 @pytest.fixture
@@ -97,19 +95,8 @@ def test_presence_refused_for_others(team, login_as, cid):
 def test_idle_poll_runs_at_most_two_sql_statements(app, team, login_as, cid):
     eva = login_as(team.eva)
     since = live_state(eva, cid)
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        if not statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with counting_statements(app) as statements:
         response = poll(eva, cid, since)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 204
     assert len(statements) <= 2, statements
 

@@ -5,12 +5,12 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from voortgang.extensions import db
 from voortgang.models import Agreement, Conversation, User
 
-from .helpers import HX, plan, question_ids, save
+from .helpers import HX, counting_statements, plan, question_ids, save
 
 
 PAST = (date.today() - timedelta(days=30)).isoformat()
@@ -260,19 +260,8 @@ def _bulk(app, people: int, conversations: int):
 
 
 def _count_statements(app, client, path):
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        if not statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with counting_statements(app) as statements:
         response = client.get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200, path
     return len(statements)
 

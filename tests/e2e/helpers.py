@@ -24,3 +24,24 @@ def sign_in(browser, base, email, locale="en-GB", password=PASSWORD, **context_o
 
 def wait_saved(page, question_id):
     expect(page.locator(f"#answer-{question_id}-state")).to_contain_text(re.compile(r"Saved|Opgeslagen"))
+
+
+def plan_in_browser(page, base, employee_name=None, place="", purpose=""):
+    """Plan a conversation through the form at /conversations/new; return its id once the
+    new page has loaded (htmx ready before anyone types)."""
+    page.goto(base + "/conversations/new")
+    if employee_name:
+        page.get_by_label("Employee").select_option(label=employee_name)
+    page.get_by_label("Date and time").fill("2026-12-01T10:00")
+    if place:
+        page.get_by_label("Place").fill(place)
+    if purpose:
+        page.get_by_label("Purpose").fill(purpose)
+    page.get_by_role("button", name="Plan").click()
+    page.wait_for_url(re.compile(r"/conversations/\d+$"))
+    return int(page.url.rsplit("/", 1)[1])
+
+
+def first_question_id(page):
+    """The id of the first question the page shows an own answer field for."""
+    return int(page.locator("textarea[data-autosave]").first.get_attribute("id").split("-")[1])

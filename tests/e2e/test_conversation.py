@@ -7,7 +7,7 @@ from sqlalchemy import select
 from voortgang.extensions import db
 from voortgang.models import Answer, Conversation
 
-from .helpers import sign_in, wait_saved
+from .helpers import first_question_id, plan_in_browser, sign_in, wait_saved
 
 
 def test_manager_and_employee_fill_in_all_phases_and_sign(browser, live_server, app, people):
@@ -19,15 +19,7 @@ def test_manager_and_employee_fill_in_all_phases_and_sign(browser, live_server, 
     eva_ctx, e = sign_in(browser, base, "eva@example.org", "nl-NL")
 
     # Mia plans the conversation through the form.
-    m.goto(base + "/conversations/new")
-    m.get_by_label("Employee").select_option(label="Eva")
-    m.get_by_label("Date and time").fill("2026-12-01T10:00")
-    m.get_by_label("Place").fill("Room 2")
-    m.get_by_label("Purpose").fill("Our yearly conversation")
-    m.get_by_role("button", name="Plan").click()
-    expect(m).to_have_url(re.compile(r"/conversations/\d+$"))
-    m.wait_for_load_state()  # htmx is ready before anyone types
-    cid = int(m.url.rsplit("/", 1)[1])
+    cid = plan_in_browser(m, base, "Eva", place="Room 2", purpose="Our yearly conversation")
     e.goto(f"{base}/conversations/{cid}")
 
     # Each sees the questions in their own language.
@@ -109,13 +101,9 @@ def test_autosave_conflict_keeps_text_and_offers_both(browser, live_server, app,
     base = live_server.url
     ctx1, laptop = sign_in(browser, base, "eva@example.org", "en-GB")
     ctx2, tablet = sign_in(browser, base, "eva@example.org", "en-GB")
-    laptop.goto(base + "/conversations/new")
-    laptop.get_by_label("Date and time").fill("2026-12-01T10:00")
-    laptop.get_by_role("button", name="Plan").click()
-    laptop.wait_for_url(re.compile(r"/conversations/\d+$"))
-    cid = int(laptop.url.rsplit("/", 1)[1])
+    cid = plan_in_browser(laptop, base)
     tablet.goto(f"{base}/conversations/{cid}")
-    qid = int(laptop.locator("textarea[data-autosave]").first.get_attribute("id").split("-")[1])
+    qid = first_question_id(laptop)
 
     laptop.locator(f"#answer-{qid}").fill("Written on the laptop")
     wait_saved(laptop, qid)
@@ -137,11 +125,8 @@ def test_network_failure_keeps_text_and_retries(browser, live_server, app, peopl
     people.add("eva@example.org", "Eva", manager=mia, locale="en")
     base = live_server.url
     ctx, page = sign_in(browser, base, "eva@example.org", "en-GB")
-    page.goto(base + "/conversations/new")
-    page.get_by_label("Date and time").fill("2026-12-01T10:00")
-    page.get_by_role("button", name="Plan").click()
-    page.wait_for_url(re.compile(r"/conversations/\d+$"))
-    qid = int(page.locator("textarea[data-autosave]").first.get_attribute("id").split("-")[1])
+    plan_in_browser(page, base)
+    qid = first_question_id(page)
 
     page.route("**/answers/**", lambda route: route.abort())
     page.locator(f"#answer-{qid}").fill("Typed while the network is down")

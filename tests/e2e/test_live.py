@@ -1,9 +1,8 @@
 """Live together: each sees the other's input appear without reloading."""
-import re
 
 from playwright.sync_api import expect
 
-from .helpers import sign_in, wait_saved
+from .helpers import first_question_id, plan_in_browser, sign_in, wait_saved
 
 
 def open_conversation(browser, live_server, people, app):
@@ -12,13 +11,7 @@ def open_conversation(browser, live_server, people, app):
     base = live_server.url
     mctx, m = sign_in(browser, base, "mia@example.org", "en-GB")
     ectx, e = sign_in(browser, base, "eva@example.org", "nl-NL")
-    m.goto(base + "/conversations/new")
-    m.get_by_label("Employee").select_option(label="Eva")
-    m.get_by_label("Date and time").fill("2026-12-01T10:00")
-    m.get_by_role("button", name="Plan").click()
-    expect(m).to_have_url(re.compile(r"/conversations/\d+$"))
-    m.wait_for_load_state()  # htmx is ready before anyone types
-    cid = int(m.url.rsplit("/", 1)[1])
+    cid = plan_in_browser(m, base, "Eva")
     e.goto(f"{base}/conversations/{cid}")
     return mctx, m, ectx, e, cid
 
@@ -92,7 +85,7 @@ def test_incoming_update_never_replaces_a_section_with_unsaved_text(browser, liv
     expect(e.locator("#tp-new-looking_back")).to_have_value("Nog niet toegevoegd")
 
     # Eva has typed her own answer (unsaved for a moment) while Mia changes hers.
-    qid = int(m.locator("textarea[data-autosave]").first.get_attribute("id").split("-")[1])
+    qid = first_question_id(m)
     e.locator(f"#answer-{qid}").fill("Eigen tekst")
     m.locator(f"#answer-{qid}").fill("Mia again")
     expect(e.locator(f"#answer-{qid}-manager")).to_contain_text("Mia again", timeout=3000)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from voortgang.extensions import db
 from voortgang.models import Answer, Conversation, TalkingPoint
 
+from .helpers import plan_in_browser
 from .helpers import sign_in as signed_in
 
 PHASES = ["looking_back", "looking_forward", "agreements"]
@@ -31,18 +32,6 @@ def questions_by_phase(app, conversation_id):
         for q in db.session.get(Conversation, conversation_id).questions:
             by_phase.setdefault(q.phase, []).append(q.id)
     return by_phase
-
-
-def plan(page, base, employee_name):
-    """Plan a conversation through the plain form; return its id."""
-    page.goto(base + "/conversations/new")
-    page.get_by_label("Employee").select_option(label=employee_name)
-    page.get_by_label("Date and time").fill("2026-12-01T10:00")
-    page.get_by_label("Place").fill("Room 2")
-    page.get_by_label("Purpose").fill("Our yearly conversation")
-    page.get_by_role("button", name="Plan").click()
-    expect(page).to_have_url(re.compile(r"/conversations/\d+$"))
-    return int(page.url.rsplit("/", 1)[1])
 
 
 def save_answer(page, qid, text, phase):
@@ -77,7 +66,7 @@ def test_whole_conversation_without_javascript(browser, live_server, app, people
     # Nothing scripted runs: the page must not have been marked as enhanced.
     expect(m.locator("html")).not_to_have_class(re.compile(r"\bjs\b"))
 
-    cid = plan(m, base, "Eva")
+    cid = plan_in_browser(m, base, "Eva", place="Room 2", purpose="Our yearly conversation")
     e.goto(f"{base}/conversations/{cid}")
     expect(m.get_by_role("heading", name="Have the personal and job-related goals been achieved?")).to_be_visible()
     expect(e.get_by_role("heading", name="Zijn de persoonlijke en functiegerichte doelstellingen behaald?")).to_be_visible()
@@ -183,7 +172,7 @@ def test_too_long_answer_without_javascript_keeps_the_text_and_stores_nothing(br
     people.add("eva@example.org", "Eva", manager=mia, locale="nl")
     base = live_server.url
     mia_ctx, m = sign_in(browser, base, "mia@example.org", "en-GB")
-    cid = plan(m, base, "Eva")
+    cid = plan_in_browser(m, base, "Eva", place="Room 2", purpose="Our yearly conversation")
     mia_ctx.close()
 
     ctx, e = sign_in(browser, base, "eva@example.org", "nl-NL")
