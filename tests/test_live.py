@@ -1,9 +1,11 @@
 """The live view through the app: the poll endpoint, presence, and its cost."""
 import re
+from contextlib import contextmanager
 
 import pytest
 
 
+from .conftest import PASSWORD
 from .helpers import HX, counting_statements, plan, question_ids, save
 
 
@@ -99,6 +101,104 @@ def test_idle_poll_runs_at_most_two_sql_statements(app, team, login_as, cid):
         response = poll(eva, cid, since)
     assert response.status_code == 204
     assert len(statements) <= 2, statements
+    # In a settled session the quick path answers: one statement, the session cookie untouched.
+    with counting_statements(app) as statements:
+        response = poll(eva, cid, since)
+    assert response.status_code == 204 and "Set-Cookie" not in response.headers
+    assert len(statements) == 1, statements
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+
+
+@contextmanager
+def full_path_only(app):
+    """Serve polls without the quick idle-poll path, as the view alone would."""
+    from voortgang.conversations.live import answer_idle_poll
+
+    funcs = app.before_request_funcs[None]
+    index = funcs.index(answer_idle_poll)
+    funcs.remove(answer_idle_poll)
+    try:
+        yield
+    finally:
+        funcs.insert(index, answer_idle_poll)
+
+
+def twin(app, client):
+    """A second browser with the same cookies."""
+    other = app.test_client()
+    for name in ("voortgang_session", "voortgang_remember"):
+        cookie = client.get_cookie(name)
+        if cookie is not None:
+            other.set_cookie(name, cookie.value)
+    return other
+
+
+def _session(client, **changes):
+    with client.session_transaction() as session:
+        for key, delta in changes.items():
+            session[key] -= delta
+
+
+# scenario: (what happens after the page's last poll, the status both paths must answer)
+SCENARIOS = {
+    "idle": (lambda ctx: None, 204),
+    "other saved": (lambda ctx: save(ctx.mia, ctx.cid, ctx.qid, "Mia", 0), 200),
+    "other came in": (lambda ctx: ctx.mia.post(f"/conversations/{ctx.cid}/presence", data={"phase": "agreements"}),
+                      200),
+    "signed out elsewhere": (lambda ctx: ctx.other_device.post("/logout"), 401),
+    "deactivated": (lambda ctx: ctx.deactivate(), 401),
+    "idle too long": (lambda ctx: _session(ctx.eva, seen_at=ctx.app.config["SESSION_IDLE_MINUTES"] * 60 + 1), 401),
+    "lifetime over": (lambda ctx: _session(ctx.eva, signed_in_at=ctx.app.config["SESSION_ABSOLUTE_HOURS"] * 3600 + 1),
+                      401),
+    "idle clock due": (lambda ctx: _session(ctx.eva, seen_at=61), 204),
+    "another browser": (lambda ctx: ctx.headers.update({"User-Agent": "Another browser/1.0"}), 204),
+    "wrong since": (lambda ctx: ctx.state.update(since="7"), 200),
+    "garbage since": (lambda ctx: ctx.state.update(since="x"), 200),
+    "not a participant": (lambda ctx: setattr(ctx, "eva", ctx.login_as(ctx.team.tom)), 404),
+    "remembered only": (lambda ctx: setattr(ctx, "eva", ctx.remembered()), 204),
+}
+CSRF_VALUE = re.compile(r'(csrf[-_]token"[^>]*(?:value|content)=")[^"]+')
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_quick_idle_poll_answers_exactly_as_the_full_view(app, team, login_as, cid, scenario):
+    """The quick path may only answer 204 where the view would, and leave the rest to it."""
+    from types import SimpleNamespace
+
+    from voortgang.models import User
+    from voortgang.extensions import db
+
+    def deactivate():
+        with app.app_context():
+            db.session.get(User, team.eva.id).active = False
+            db.session.commit()
+
+    def remembered():
+        client = app.test_client()
+        assert client.post("/login", data={"email": team.eva.email, "password": PASSWORD,
+                                            "remember": "y"}).status_code == 303
+        only = app.test_client()
+        only.set_cookie("voortgang_remember", client.get_cookie("voortgang_remember").value)
+        return only
+
+    eva = login_as(team.eva)
+    ctx = SimpleNamespace(app=app, team=team, cid=cid, qid=question_ids(app, cid)[0], eva=eva,
+                          mia=login_as(team.mia), other_device=login_as(team.eva), login_as=login_as,
+                          deactivate=deactivate, remembered=remembered, headers={},
+                          state=live_state(eva, cid))
+    poll(eva, cid, ctx.state)  # settle the session as a page does
+    change, expected = SCENARIOS[scenario]
+    change(ctx)
+    other = twin(app, ctx.eva)  # the same cookies, before either request changes them
+    quick = ctx.eva.get(f"/conversations/{cid}/updates", headers={**HX, **ctx.headers},
+                        query_string={**ctx.state, "phase": "looking_back", "presence": ""})
+    with full_path_only(app):
+        full = other.get(f"/conversations/{cid}/updates", headers={**HX, **ctx.headers},
+                         query_string={**ctx.state, "phase": "looking_back", "presence": ""})
+    assert quick.status_code == full.status_code == expected
+    assert CSRF_VALUE.sub(r"\1", quick.get_data(as_text=True)) == CSRF_VALUE.sub(r"\1", full.get_data(as_text=True))
+    assert ("Set-Cookie" in quick.headers) == ("Set-Cookie" in full.headers)
 
 
 def test_completed_conversation_does_not_poll(app, team, login_as, cid):

@@ -12,6 +12,14 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
 
 
+def parse_int(value: str | None) -> int | None:
+    """An integer form or query value; None when empty or not a number."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
 def admins_only():
     """A blueprint's before_request: sign-in first; then administrators only, 404 for anyone
     else (no hint that the page exists)."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -18,8 +19,20 @@ SEEN_AT = "seen_at"
 SEEN_RESOLUTION = 60
 
 
-def load_user(user_id: str) -> User | None:
-    """Flask-Login's loader: the id carries the session token and the sign-in time."""
+@dataclass(frozen=True)
+class Claim:
+    """Who a session id says is signed in; true only if `token` is the person's current one."""
+
+    user_id: int
+    token: str
+    issued: int
+
+    def holds_for(self, user: User | None) -> bool:
+        return user is not None and user.active and user.session_token == self.token
+
+
+def parse_claim(user_id: str) -> Claim | None:
+    """Read Flask-Login's user id "id:token:sign-in time"; None when malformed or too old."""
     ident, token, issued = (user_id.split(":") + ["", ""])[:3]
     if not ident.isdigit() or not token or not issued.isdigit():
         return None
@@ -27,11 +40,38 @@ def load_user(user_id: str) -> User | None:
     longest = current_app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
     if not (now - longest <= int(issued) <= now + 60):
         return None  # older than any sign-in may live (a replayed cookie), or forged
-    user = db.session.get(User, int(ident))
-    if user is None or not user.active or user.session_token != token:
+    return Claim(int(ident), token, int(issued))
+
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login's loader: the id carries the session token and the sign-in time."""
+    claim = parse_claim(user_id)
+    if claim is None:
         return None
-    g.signed_in_at = int(issued)
+    user = db.session.get(User, claim.user_id)
+    if not claim.holds_for(user):
+        return None
+    g.signed_in_at = claim.issued
     return user
+
+
+def quiet_claim() -> Claim | None:
+    """The session's claim when serving the request in full would neither end nor change
+    the session: signed in by this session (not restored from a remember cookie), within
+    its lifetimes, idle clock fresh, same client as far as session protection can tell.
+
+    Lets a hot path (the idle poll) answer without loading the person through
+    Flask-Login; it must still check the claim against the database (`Claim.holds_for`,
+    or the same columns in its own query). None: take the full path.
+    """
+    user_id = session.get("_user_id")
+    if user_id is None or SIGNED_IN_AT not in session or "_remember" in session:
+        return None
+    if _lifetime(int(time.time())) != CURRENT:
+        return None
+    if session.get("_fresh") is not False and session.get("_id") != login_manager._session_identifier_generator():
+        return None  # Flask-Login would mark the session not fresh (a change to save)
+    return parse_claim(user_id)
 
 
 def start_session(user: User, remember: bool = False) -> None:
@@ -55,25 +95,36 @@ def end_session() -> None:
         session[LOCALE_SESSION_KEY] = locale
 
 
-def check_lifetimes() -> None:
-    """End a session that has been idle too long or has reached its absolute lifetime."""
-    if not current_user.is_authenticated:
-        return
-    now = int(time.time())
+# What _lifetime says about a signed-in session.
+CURRENT, STALE_SEEN, ENDED = "current", "stale_seen", "ended"
+
+
+def _lifetime(now: int) -> str:
+    """ENDED past the idle or absolute lifetime; STALE_SEEN when the idle clock is due a refresh."""
     config = current_app.config
-    if SIGNED_IN_AT not in session:  # restored from the remember cookie in a new browser session
-        session[SIGNED_IN_AT] = getattr(g, "signed_in_at", now)
-        session[REMEMBERED] = True
-        session[SEEN_AT] = now
     remembered = session.get(REMEMBERED, False)
     limit = (config["REMEMBER_COOKIE_DURATION"].total_seconds() if remembered
              else config["SESSION_ABSOLUTE_HOURS"] * 3600)
     idle = now - session.get(SEEN_AT, now)
     if now - session[SIGNED_IN_AT] > limit or (not remembered and idle > config["SESSION_IDLE_MINUTES"] * 60):
+        return ENDED
+    return STALE_SEEN if idle >= SEEN_RESOLUTION else CURRENT
+
+
+def check_lifetimes() -> None:
+    """End a session that has been idle too long or has reached its absolute lifetime."""
+    if not current_user.is_authenticated:
+        return
+    now = int(time.time())
+    if SIGNED_IN_AT not in session:  # restored from the remember cookie in a new browser session
+        session[SIGNED_IN_AT] = getattr(g, "signed_in_at", now)
+        session[REMEMBERED] = True
+        session[SEEN_AT] = now
+    lifetime = _lifetime(now)
+    if lifetime == ENDED:
         end_session()
         flash(_("Your session has ended. Please sign in again."), "info")
-        return
-    if idle >= SEEN_RESOLUTION:
+    elif lifetime == STALE_SEEN:
         session[SEEN_AT] = now
 
 

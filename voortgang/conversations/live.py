@@ -8,12 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, select
+from flask import request
+from sqlalchemy import Integer, and_, bindparam, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..auth import sessions
 from ..database import utcnow
 from ..extensions import db
 from ..models import PHASES, AuditEvent, Conversation, Presence, User
+from ..web import parse_int
 
 # A page says it is there every HEARTBEAT; it counts as gone after PRESENCE_TIMEOUT.
 HEARTBEAT_SECONDS = 5
@@ -35,16 +38,15 @@ def presence_key(phase: str | None, seen_at: datetime | None, now: datetime) -> 
     return ""
 
 
-def poll_state(user: User, conversation_id: int) -> PollState | None:
-    """One query: the other participant's change count and presence, and the conversation's status.
-
-    Returns None when `user` does not take part in the conversation.
-    """
+def _poll_statement():
+    """One statement: the conversation's counters and status, the other participant's
+    presence, and the person's sign-in state (active, session token) for the quick path."""
+    user_id = bindparam("user_id", type_=Integer)
     other_id = case(
-        (Conversation.employee_id == user.id, Conversation.manager_id),
+        (Conversation.employee_id == user_id, Conversation.manager_id),
         else_=Conversation.employee_id,
     )
-    row = db.session.execute(
+    return (
         select(
             Conversation.revision,
             Conversation.employee_changes,
@@ -54,19 +56,77 @@ def poll_state(user: User, conversation_id: int) -> PollState | None:
             Conversation.manager_id,
             Presence.phase,
             Presence.seen_at,
+            User.active,
+            User.session_token,
         )
+        .select_from(Conversation)
+        .join(User, User.id == user_id)
         .outerjoin(
             Presence,
             and_(Presence.conversation_id == Conversation.id, Presence.user_id == other_id),
         )
-        .where(Conversation.id == conversation_id)
+        .where(Conversation.id == bindparam("conversation_id", type_=Integer))
+    )
+
+
+POLL_STATEMENT = _poll_statement()  # built once: the poll is the hottest request
+
+
+def _poll_row(user_id: int, conversation_id: int):
+    return db.session.connection().execute(
+        POLL_STATEMENT, {"user_id": user_id, "conversation_id": conversation_id}
     ).one_or_none()
-    if row is None or user.id not in (row.employee_id, row.manager_id):
+
+
+def _state(row, user_id: int) -> PollState | None:
+    if row is None or user_id not in (row.employee_id, row.manager_id):
         return None
-    role = "employee" if user.id == row.employee_id else "manager"
+    role = "employee" if user_id == row.employee_id else "manager"
     other_changes = row.manager_changes if role == "employee" else row.employee_changes
     return PollState(row.revision, other_changes, row.status, role,
                      presence_key(row.phase, row.seen_at, utcnow()))
+
+
+def poll_state(user: User, conversation_id: int) -> PollState | None:
+    """The other participant's change count and presence, and the conversation's status.
+
+    Returns None when `user` does not take part in the conversation.
+    """
+    return _state(_poll_row(user.id, conversation_id), user.id)
+
+
+def unchanged(state: PollState, since: int | None, seen_presence: str) -> bool:
+    """Nothing new for a page that has seen `since` changes and `seen_presence`: answer 204."""
+    return state.other_changes == since and state.other_phase == seen_presence
+
+
+def answer_idle_poll():
+    """Before every request: answer an idle poll 204 in one statement, or let the view do it.
+
+    The poll of an open conversation page is by far the most frequent request. When the
+    session needs nothing (`sessions.quiet_claim`) and the one query shows the person
+    still signed in with this session, taking part, and nothing new, this is exactly the
+    view's 204 without loading the person or the conversation; anything else (a change,
+    a refusal, a session to refresh or end) goes the full way.
+    """
+    if request.endpoint != "conversations.updates" or request.method != "GET":
+        return None
+    claim = sessions.quiet_claim()
+    if claim is None:
+        return None
+    row = _poll_row(claim.user_id, request.view_args["conversation_id"])
+    if row is None or not row.active or row.session_token != claim.token:
+        return None
+    state = _state(row, claim.user_id)
+    if state is None or not unchanged(state, parse_int(request.args.get("since")),
+                                      request.args.get("presence", "")):
+        return None
+    return nothing_new()
+
+
+def nothing_new():
+    """The reply to a poll when nothing changed: nothing to swap."""
+    return "", 204, {"Cache-Control": "no-store"}
 
 
 def other_changes(conversation: Conversation, role: str) -> int:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import PHASES, Answer, Conversation, ConversationQuestion
-from ..web import is_htmx
+from ..web import is_htmx, parse_int
 from . import bp, calendars, live, service
 from .forms import PlanForm
 from . import messages
@@ -50,13 +50,6 @@ def refusals(view):
             abort(403)
 
     return wrapper
-
-
-def parse_int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
 
 
 def parse_date(value: str | None) -> date | None:
@@ -282,9 +275,8 @@ def updates(conversation_id: int):
     if state is None:
         abort(404)
     since = parse_int(request.args.get("since"))
-    seen_presence = request.args.get("presence", "")
-    if state.other_changes == since and state.other_phase == seen_presence:
-        return "", 204, {"Cache-Control": "no-store"}
+    if live.unchanged(state, since, request.args.get("presence", "")):
+        return live.nothing_new()
     phase = request.args.get("phase")
     if phase not in PHASES:
         phase = PHASES[0]
