@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
+
+from .extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -35,18 +38,60 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
 
 
 READS_ONLY = "voortgang_reads_only"
+WRITING = "voortgang_writing"
+
+
+def reads_first(view):
+    """Mark a view whose reads need no write lock: it writes only inside `writing()`.
+
+    For the hottest writes (autosave, presence): SQLite's one write lock is then held
+    for the few statements of the write itself, not for loading the person and the
+    checks before it. Put it below the route decorator; `functools.wraps` in the
+    decorators above carries the mark to the registered view.
+    """
+    view.reads_first = True
+    return view
+
+
+def _reads_first() -> bool:
+    return getattr(current_app.view_functions.get(request.endpoint), "reads_first", False)
+
+
+@contextmanager
+def writing():
+    """The request's write: end its reads, then run the block in one transaction that
+    takes the write lock first (SQLite) and commits; an exception rolls it back.
+
+    What the block decides must rest on what it reads inside, or on a condition in
+    its UPDATE, since anything read before may have changed.
+    """
+    db.session.commit()  # ends the read transaction (objects read so far are expired)
+    setattr(g, WRITING, True)
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        setattr(g, WRITING, False)
 
 
 def _request_reads_only() -> bool:
-    """True when the current request will not write any more.
+    """True when the current request will not write in this transaction.
 
-    GET and HEAD never change state (a test enforces it), and a request that has
-    committed its one write only reads afterwards (to render the reply). Those
-    transactions need no write lock: in WAL mode readers never wait for writers.
+    GET and HEAD never change state (a test enforces it); a request that has
+    committed its one write only reads afterwards (to render the reply); a
+    `reads_first` view reads until `writing()`. Those transactions need no write
+    lock: in WAL mode readers never wait for writers.
     """
     if not has_request_context():
         return False
-    return request.method in ("GET", "HEAD") or g.get(READS_ONLY, False)
+    if request.method in ("GET", "HEAD"):
+        return True
+    if g.get(WRITING, False):
+        return False
+    return g.get(READS_ONLY, False) or _reads_first()
 
 
 @event.listens_for(Engine, "begin")
@@ -59,7 +104,7 @@ def _sqlite_begin(conn) -> None:
 @event.listens_for(Session, "after_commit")
 def _after_commit(session) -> None:
     """After a request's write is committed, the rest of the request only reads."""
-    if has_request_context() and request.method not in ("GET", "HEAD"):
+    if has_request_context() and request.method not in ("GET", "HEAD") and not _reads_first():
         g.setdefault(READS_ONLY, True)
 
 

@@ -6,6 +6,7 @@ two participants of one conversation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime, timedelta
 
 from flask import request
@@ -13,7 +14,7 @@ from sqlalchemy import Integer, and_, bindparam, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..auth import sessions
-from ..database import utcnow
+from ..database import utcnow, writing
 from ..extensions import db
 from ..models import PHASES, AuditEvent, Conversation, Presence, User
 from ..web import parse_int
@@ -142,19 +143,23 @@ def other_presence(conversation: Conversation, role: str) -> str:
     return presence_key(presence.phase, presence.seen_at, utcnow())
 
 
+@cache
+def _presence_upsert(dialect: str):
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Presence.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["conversation_id", "user_id"],
+        set_={"phase": statement.excluded.phase, "seen_at": statement.excluded.seen_at},
+    )
+
+
 def record_presence(user: User, conversation: Conversation, phase: str | None) -> None:
     """Say that `user` has `phase` open (None: they left the page). One upsert, committed."""
     values = {"conversation_id": conversation.id, "user_id": user.id,
               "phase": phase if phase in PHASES else None, "seen_at": utcnow()}
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Presence).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[Presence.conversation_id, Presence.user_id],
-        set_={"phase": statement.excluded.phase, "seen_at": statement.excluded.seen_at},
-    )
-    db.session.execute(statement)
-    db.session.commit()
+    with writing():
+        connection = db.session.connection()
+        connection.execute(_presence_upsert(connection.dialect.name), values)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..database import reads_first
 from ..extensions import db
 from ..models import PHASES, Answer, Conversation, ConversationQuestion
 from ..web import is_htmx, parse_int
@@ -312,6 +313,7 @@ def updates(conversation_id: int):
 @bp.post("/<int:conversation_id>/presence")
 @login_required
 @refusals
+@reads_first
 def presence(conversation_id: int):
     """The page says which phase it has open (or, with `left`, that it was closed)."""
     conversation = service.get_visible(current_user, conversation_id)
@@ -328,9 +330,11 @@ def presence(conversation_id: int):
 @bp.post("/<int:conversation_id>/answers/<int:question_id>")
 @login_required
 @refusals
+@reads_first
 def save_answer(conversation_id: int, question_id: int):
     body = request.form.get("body", "")
     version = parse_int(request.form.get("version"))
+    locale = str(get_locale().language)  # before the save, which expires what was loaded
     problem, status, saved = None, 200, None
     if version is None or version < 0:
         service.get_writable(current_user, conversation_id)  # 404 / 403 come first
@@ -342,6 +346,10 @@ def save_answer(conversation_id: int, question_id: int):
             problem, status = {"kind": "conflict", "stale": stale}, 409
         except Invalid as refusal:
             problem, status = {"kind": "error", "message": error_text(refusal)}, 422
+    if saved and is_htmx() and not saved.record_changed:
+        # The usual autosave: nothing but this answer changed, so nothing more to load.
+        return render_template("conversations/_answer_saved.html", question_id=question_id,
+                               answer=saved.answer, problem=None, locale=locale), status
     conversation = service.get_visible(current_user, conversation_id)
     question = db.session.get(ConversationQuestion, question_id)
     if question is None or question.conversation_id != conversation.id:
@@ -351,16 +359,19 @@ def save_answer(conversation_id: int, question_id: int):
             return redirect(phase_url(conversation_id, question.phase, f"q-{question_id}"), code=303)
         return render_page(conversation, question.phase, status=status,
                            drafts={question_id: body}, problems={question_id: problem})
-    # The autosave reply: this field's version, save state and problem, out of band. The
-    # status card and the stepper come along only when the save changed them.
-    role = service.role_of(current_user, conversation)
-    html = render_template(
-        "conversations/_answer_own.html", conversation=conversation, question=question, role=role,
-        answers={question.id: {role: saved.answer}} if saved else {}, response=True,
-        drafts={question_id: body} if problem else {}, problems={question_id: problem} if problem else {},
-        locale=str(get_locale().language),
-    )
-    if saved and saved.record_changed:
+    # The autosave reply: this field's version, save state and problem, out of band (a
+    # refused save comes back whole, the text sent included); the status card and the
+    # stepper too when the save changed them.
+    if saved:
+        html = render_template("conversations/_answer_saved.html", question_id=question_id,
+                               answer=saved.answer, problem=None, locale=locale)
+    else:
+        role = service.role_of(current_user, conversation)
+        html = render_template(
+            "conversations/_answer_own.html", conversation=conversation, question=question, role=role,
+            answers={}, response=True, drafts={question_id: body}, problems={question_id: problem},
+            locale=locale)
+    if saved:
         context = page_context(conversation, question.phase)
         html += render_template("conversations/_status.html", oob=True, **context)
         html += render_template("conversations/_stepper.html", oob=True, **context)

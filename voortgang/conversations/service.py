@@ -6,15 +6,17 @@ Every function that changes something runs in one short transaction and commits 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import Integer, and_, bindparam, case, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import mail
-from ..database import utcnow
+from ..database import utcnow, writing
 from ..extensions import db
 from ..models import (
     AGREEMENT_OWNERS,
@@ -297,52 +299,155 @@ def answer_limit() -> int:
     return current_app.config["ANSWER_MAX_LENGTH"]
 
 
+@dataclass(frozen=True)
+class AnswerState:
+    """An answer as stored: what the autosave reply shows."""
+
+    body: str
+    version: int
+    updated_at: datetime | None
+
+
 @dataclass
 class SavedAnswer:
     """The saved answer, and whether parts of the page beyond the field changed with it
     (the status, the signatures, or the count of answered questions)."""
 
-    answer: Answer
+    answer: AnswerState
     record_changed: bool
+    phase: str
+
+
+# The autosave's statements, built once (constructing them costs more than running them).
+
+
+@cache
+def _answer_target_statement():
+    """The question with its conversation and the actor's answer: one row, or none."""
+    actor_id = bindparam("actor_id", type_=Integer)
+    role = case((Conversation.employee_id == actor_id, "employee"), else_="manager")
+    return (
+        select(
+            ConversationQuestion.phase,
+            Conversation.employee_id,
+            Conversation.manager_id,
+            Conversation.status,
+            Conversation.employee_signed_at,
+            Conversation.manager_signed_at,
+            Answer.id.label("answer_id"),
+            Answer.body,
+            Answer.version,
+            Answer.updated_at,
+        )
+        .select_from(ConversationQuestion)
+        .join(Conversation, Conversation.id == ConversationQuestion.conversation_id)
+        .outerjoin(Answer, and_(Answer.question_id == ConversationQuestion.id, Answer.role == role))
+        .where(ConversationQuestion.id == bindparam("question_id", type_=Integer),
+               Conversation.id == bindparam("conversation_id", type_=Integer))
+        .with_for_update(of=Conversation)  # PostgreSQL: one write per conversation at a time
+    )
+
+
+@cache
+def _answer_write_statements():
+    answers = Answer.__table__
+    values = {"body": bindparam("new_body"), "version": bindparam("new_version"),
+              "updated_at": bindparam("now"), "updated_by_id": bindparam("actor_id")}
+    insert_answer = insert(answers).values(question_id=bindparam("question_id"), role=bindparam("role"),
+                                           **values).returning(answers.c.id)
+    update_answer = (update(answers).values(**values)
+                     .where(answers.c.id == bindparam("answer_id"), answers.c.version == bindparam("old_version")))
+    return insert_answer, update_answer
+
+
+@cache
+def _count_change_statement(by_employee: bool, planned: bool, signed: bool):
+    """`_changed` as one UPDATE, for a writer that read the conversation in its write
+    transaction: the status leaves "planned", signatures are withdrawn, the revision and
+    the side's change count go up; returns the new revision."""
+    table = Conversation.__table__
+    side = table.c.employee_changes if by_employee else table.c.manager_changes
+    values = {"updated_at": bindparam("now"), "revision": table.c.revision + 1, side.name: side + 1}
+    if planned:
+        values["status"] = "in_progress"
+    if signed:
+        values.update(employee_signed_at=None, manager_signed_at=None, signatures_withdrawn_at=bindparam("now"))
+    return (update(table).values(**values).where(table.c.id == bindparam("conversation_id"))
+            .returning(table.c.revision))
 
 
 def save_answer(actor: User, conversation_id: int, question_id: int, body: str, version: int) -> SavedAnswer:
-    """Save the person's own answer if `version` is the one stored; else StaleVersion."""
-    conversation, role = get_writable(actor, conversation_id)
-    question = db.session.get(ConversationQuestion, question_id)
-    if question is None or question.conversation_id != conversation.id:
-        raise NotFound()
+    """Save the person's own answer if `version` is the one stored; else StaleVersion.
+
+    The autosave is the most frequent write, so it is one short transaction of plain
+    statements: read the target, check, write the answer, count the change, audit.
+    """
+    actor_id = actor.id
     body = without_nul(body)
     limit = answer_limit()
-    if len(body) > limit:
-        raise Invalid("too_long", length=len(body), limit=limit)
-    answer = db.session.scalar(
-        select(Answer).where(Answer.question_id == question.id, Answer.role == role)
-    )
-    current_version = answer.version if answer else 0
-    if version != current_version:
-        stale = StaleVersion(answer.body, answer.version, answer.updated_at) if answer else StaleVersion("", 0, None)
-        db.session.rollback()
-        raise stale
-    if answer is not None and answer.body == body and answer.version > 0:
-        db.session.rollback()
-        return SavedAnswer(answer, False)  # nothing changed: no new version, no withdrawn signatures
-    before = (conversation.status, bool(conversation.employee_signed_at or conversation.manager_signed_at),
-              bool(answer and answer.body.strip()))
-    if answer is None:
-        answer = Answer(question=question, role=role, body="", version=0)
-        db.session.add(answer)
-    answer.body = body
-    answer.version = current_version + 1
-    answer.updated_at = utcnow()
-    answer.updated_by_id = actor.id
-    db.session.flush()
-    _changed(actor, conversation)
-    after = (conversation.status, bool(conversation.employee_signed_at or conversation.manager_signed_at),
-             bool(body.strip()))
-    _audit(actor, conversation, "answer.saved", "answer", answer.id, f"version {answer.version}")
-    db.session.commit()
-    return SavedAnswer(answer, before != after)
+    try:
+        with writing():
+            connection = db.session.connection()
+            row = connection.execute(_answer_target_statement(), {
+                "actor_id": actor_id, "question_id": question_id, "conversation_id": conversation_id}).one_or_none()
+            if row is None or actor_id not in (row.employee_id, row.manager_id):
+                # Not a participant (an administrator reading a record does not write),
+                # or no such question in this conversation.
+                raise NotFound()
+            if row.status == "completed":
+                raise ReadOnly()
+            if len(body) > limit:
+                raise Invalid("too_long", length=len(body), limit=limit)
+            role = "employee" if actor_id == row.employee_id else "manager"
+            current = row.version if row.answer_id is not None else 0
+            if version != current:
+                raise StaleVersion(row.body, current, row.updated_at) if row.answer_id else StaleVersion("", 0, None)
+            if row.answer_id is not None and row.body == body and current > 0:
+                # Nothing changed: no new version, no withdrawn signatures.
+                return SavedAnswer(AnswerState(body, current, row.updated_at), False, row.phase)
+            now = utcnow()
+            values = {"new_body": body, "new_version": current + 1, "now": now, "actor_id": actor_id,
+                      "question_id": question_id, "role": role, "answer_id": row.answer_id,
+                      "old_version": current}
+            insert_answer, update_answer = _answer_write_statements()
+            if row.answer_id is None:  # a concurrent first save: IntegrityError
+                answer_id = connection.execute(insert_answer, values).scalar_one()
+            else:
+                answer_id = row.answer_id
+                if connection.execute(update_answer, values).rowcount != 1:
+                    raise _LostRace()
+            signed = bool(row.employee_signed_at or row.manager_signed_at)
+            revision = connection.execute(
+                _count_change_statement(actor_id == row.employee_id, row.status == "planned", signed),
+                {"now": now, "conversation_id": conversation_id}).scalar_one()
+            events = [("signatures.withdrawn", None, None, "")] if signed else []
+            events.append(("answer.saved", "answer", answer_id, f"version {current + 1}"))
+            _audit_rows(actor_id, conversation_id, revision, events)
+    except (_LostRace, IntegrityError):
+        # Another save of this answer won between our read and our write (PostgreSQL;
+        # SQLite's write lock rules it out): the same reply as for an old version.
+        stored = db.session.scalar(select(Answer).where(Answer.question_id == question_id, Answer.role == role))
+        raise StaleVersion(stored.body, stored.version, stored.updated_at) if stored else StaleVersion("", 0, None)
+    before = (row.status, signed, bool(row.body and row.body.strip()))
+    after = ("in_progress" if row.status == "planned" else row.status, False, bool(body.strip()))
+    return SavedAnswer(AnswerState(body, current + 1, now), before != after, row.phase)
+
+
+class _LostRace(Exception):
+    """A conditional write found its row changed by someone else."""
+
+
+def _audit_rows(actor_id: int, conversation_id: int, revision: int,
+                events: list[tuple[str, str | None, int | None, str]]) -> None:
+    """`_audit` as one INSERT, for plain-statement writes: (action, object type, id, detail)."""
+    db.session.connection().execute(insert(AuditEvent.__table__), [
+        {"actor_id": actor_id, "conversation_id": conversation_id, "action": action, "object_type": kind,
+         "object_id": object_id, "detail": detail, "revision": revision, "at": utcnow()}
+        for action, kind, object_id, detail in events
+    ])
+    for action, kind, object_id, _detail in events:
+        current_app.logger.info("audit %s by user %s on conversation %s (%s %s)",
+                                action, actor_id, conversation_id, kind or "-", object_id or "-")
 
 
 def add_talking_point(actor: User, conversation_id: int, phase: str, text: str) -> TalkingPoint:
