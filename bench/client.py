@@ -46,8 +46,11 @@ class Session:
 class Connection:
     """One keep-alive connection; requests on it go one at a time."""
 
-    def __init__(self, host: str, port: int, session: Session | None = None):
+    def __init__(self, host: str, port: int, session: Session | None = None, requests_per_connection: int = 0):
         self.host, self.port = host, port
+        # Open a new connection after this many requests (0: keep it while it lasts).
+        self.requests_per_connection = requests_per_connection
+        self.served = 0
         self.jar = session if session is not None else Session()
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -57,6 +60,7 @@ class Connection:
     async def _open(self) -> None:
         self.close()
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.served = 0
 
     def close(self) -> None:
         if self.writer is not None:
@@ -81,12 +85,15 @@ class Connection:
         data = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
         fresh = self.writer is None or time.monotonic() - self.last_used > IDLE_REOPEN_SECONDS
+        if self.requests_per_connection and self.served >= self.requests_per_connection:
+            fresh = True
         for attempt in (1, 2):
             try:
                 if fresh:
                     await self._open()
                 result = await asyncio.wait_for(self._exchange(data, method), TIMEOUT_SECONDS)
                 self.last_used = time.monotonic()
+                self.served += 1
                 return result
             except _StaleConnection:
                 # The server closed a reused connection before reading the request

@@ -24,7 +24,7 @@ from voortgang import cli
 HELLO_PATH = "/__bench/hello"
 DIAGNOSE_PATH = "/__bench/diagnose"
 KINDS = ("hello", "poll", "save", "presence", "other")
-FIELDS = ("requests", "app_s", "sql_s", "transactions", "lock_wait_s", "lock_hold_s")
+FIELDS = ("requests", "app_s", "app_cpu_s", "sql_s", "transactions", "lock_wait_s", "lock_hold_s")
 _create_app = voortgang.create_app
 _shared = None  # created by the master before it forks the workers
 
@@ -104,10 +104,11 @@ def _instrument(app) -> None:
 
     def timed(environ, start_response):
         local.kind = kind_of(environ.get("PATH_INFO", ""))
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             return inner(environ, start_response)  # Flask has finished (teardown included)
         finally:
+            add("app_cpu_s", time.thread_time() - cpu)
             add("app_s", time.perf_counter() - started)
             add("requests", 1)
 

@@ -34,6 +34,7 @@ import threading
 import time
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ PHASE = "looking_back"
 HX = {"HX-Request": "true"}
 POLL_SECONDS = 0.75  # templates/conversations/_live.html: every 750ms
 HEARTBEAT_SECONDS = 5  # voortgang.conversations.live.HEARTBEAT_SECONDS
+REQUESTS_PER_CONNECTION = 100  # throughput runs: then a new connection
 CHROMIUM = os.environ.get("VOORTGANG_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -61,8 +63,10 @@ TARGETS = {
 
 LOGIN_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 QUESTION_IDS = re.compile(r'<textarea id="answer-(\d+)" name="body"')
-REVISION = re.compile(r'id="live-revision" name="since" value="(\d+)"')
-PRESENCE = re.compile(r'id="live-presence" name="presence" value="([^"]*)"')
+# The page's live state (templates/conversations/_live_state.html), which its poll sends
+# along (hx-include) and every changed reply replaces.
+LIVE_STATE = re.compile(r'<input type="hidden" id="live-[a-z]+" name="([a-z]+)" value="([^"]*)">')
+LIVE_STATE_NAMES = {"since", "seen", "status", "presence", "progress"}
 VERSION = re.compile(r'<input[^>]*name="version"[^>]*value="(\d+)"')
 
 
@@ -279,8 +283,7 @@ class Participant:
         self.save_conn = Connection(host, port, self.session)
         self.presence_conn = Connection(host, port, self.session)
         self.questions: list[int] = []
-        self.since = 0
-        self.presence = ""
+        self.live_state: dict[str, str] = {}
         self.versions: dict[int, int] = {}
         self.acked: dict[int, tuple[str, int]] = {}  # last acknowledged (body, version)
         self.unacked: dict[int, list[str]] = {}  # bodies sent since then without an answer
@@ -302,13 +305,12 @@ class Participant:
         if status != 200:
             raise RuntimeError(f"{self.base} answered {status} for {self.email}")
         self.questions = [int(q) for q in QUESTION_IDS.findall(text)]
-        self.since = int(REVISION.search(text).group(1))
-        self.presence = PRESENCE.search(text).group(1)
-        if len(self.questions) < 2 or not self.session.csrf:
+        self.live_state = dict(LIVE_STATE.findall(text))
+        if len(self.questions) < 2 or not self.session.csrf or set(self.live_state) != LIVE_STATE_NAMES:
             raise RuntimeError(f"unexpected conversation page for {self.email}")
 
     async def poll(self, kind: Kind, idle: bool = False, conn: Connection | None = None) -> bool:
-        path = f"{self.base}/updates?since={self.since}&phase={PHASE}&presence={self.presence}"
+        path = f"{self.base}/updates?{urllib.parse.urlencode({**self.live_state, 'phase': PHASE})}"
         start = time.perf_counter()
         try:
             status, _, text = await (conn or self.poll_conn).request("GET", path, headers=HX)
@@ -317,11 +319,11 @@ class Participant:
             return False
         kind.record(status, (time.perf_counter() - start) * 1000)
         if status == 200:
-            revision, presence = REVISION.search(text), PRESENCE.search(text)
-            if revision is None or presence is None:
+            state = dict(LIVE_STATE.findall(text))
+            if set(state) != LIVE_STATE_NAMES:
                 kind.error("200 without live state")
                 return False
-            self.since, self.presence = int(revision.group(1)), presence.group(1)
+            self.live_state = state
             if idle:
                 kind.error("not idle (200)")
         elif status != 204:
@@ -418,7 +420,11 @@ async def throughput(name: str, ops: list, seconds: float, cpu: CPU, server: Ser
 async def micro(host: str, port: int, participants: list[Participant], concurrency: int,
                 seconds: float, rounds: int, cpu: CPU, server: Server | None = None) -> dict:
     """hello, idle poll and autosave, interleaved for `rounds`, each at `concurrency`."""
-    hello_conns = [Connection(host, port) for _ in range(concurrency)]
+    # Each client task opens a new connection now and then, as browsers do: a server's
+    # workers each accept their own connections, and a handful opened at the same
+    # moment can land mostly on one worker and leave the other idle for the whole run.
+    hello_conns = [Connection(host, port, requests_per_connection=REQUESTS_PER_CONNECTION)
+                   for _ in range(concurrency)]
 
     def hello_op(conn):
         async def op(kind: Kind) -> None:
@@ -443,14 +449,14 @@ async def micro(host: str, port: int, participants: list[Participant], concurren
     savers = slots[:concurrency]
 
     def poll_op(p):
-        conn = Connection(host, port, p.session)
+        conn = Connection(host, port, p.session, requests_per_connection=REQUESTS_PER_CONNECTION)
 
         async def op(kind: Kind) -> None:
             await p.poll(kind, idle=True, conn=conn)
         return op
 
     def save_op(p, index):
-        conn = Connection(host, port, p.session)
+        conn = Connection(host, port, p.session, requests_per_connection=REQUESTS_PER_CONNECTION)
         question = p.questions[index]
         edits = 0
 
@@ -539,7 +545,10 @@ async def realistic(participants: list[Participant], seconds: float, cpu: CPU,
                 tick += POLL_SECONDS
 
     async def heartbeats(p: Participant) -> None:
-        tick = start + random.uniform(0, 0.5)  # hx-trigger="load, every 5s"
+        # hx-trigger="load, every 5s": a heartbeat when the page loads, then every 5 s.
+        # Pages are opened at different moments, so the phases are spread over the
+        # interval like those of the polls and the autosaves.
+        tick = start + random.uniform(0, HEARTBEAT_SECONDS)
         while True:
             await until(tick)
             if loop.time() >= deadline:
@@ -779,14 +788,15 @@ def build_report(r: dict) -> tuple[str, list[tuple[str, str, str, str]]]:
         add("")
         add("Where the server's time goes (mean per request, measured inside the workers; "
             "the write lock is SQLite's, taken by BEGIN IMMEDIATE and held until COMMIT/ROLLBACK):")
-        add("| run | request | app | SQL | waiting for the write lock | holding it | transactions |")
-        add("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+        add("| run | request | app | app CPU | SQL | waiting for the write lock | holding it | transactions |")
+        add("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for run, diagnosis, kinds in [("throughput", mic[k]["diagnosis"], [k]) for k in ("hello", "poll", "save")] + [
                 ("together", real["diagnosis"], ["save", "poll", "presence"])]:
             for kind in kinds:
                 d = diagnosis[kind]
                 n = d["requests"] or math.nan
-                add(f"| {run} | {kind} | {fmt_ms(d['app_s'] / n * 1000)} | {fmt_ms(d['sql_s'] / n * 1000)} "
+                add(f"| {run} | {kind} | {fmt_ms(d['app_s'] / n * 1000)} | {fmt_ms(d['app_cpu_s'] / n * 1000)} "
+                    f"| {fmt_ms(d['sql_s'] / n * 1000)} "
                     f"| {fmt_ms(d['lock_wait_s'] / n * 1000)} | {fmt_ms(d['lock_hold_s'] / n * 1000)} "
                     f"| {d['transactions'] / n:.1f} |")
     for line in stats.error_lines():

@@ -38,6 +38,8 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
 
 
 READS_ONLY = "voortgang_reads_only"
+# Execution option for a connection that runs a single SELECT: no BEGIN needed on SQLite.
+ONE_READ = "voortgang_one_read"
 WRITING = "voortgang_writing"
 
 
@@ -97,8 +99,11 @@ def _request_reads_only() -> bool:
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:
     """Start SQLite transactions that may write with BEGIN IMMEDIATE (take the write lock up front)."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN" if _request_reads_only() else "BEGIN IMMEDIATE")
+    if conn.dialect.name != "sqlite":
+        return
+    if conn.get_execution_options().get(ONE_READ):
+        return  # one statement is a transaction of its own
+    conn.exec_driver_sql("BEGIN" if _request_reads_only() else "BEGIN IMMEDIATE")
 
 
 @event.listens_for(Session, "after_commit")

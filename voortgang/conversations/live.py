@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from functools import cache
 from datetime import datetime, timedelta
 
-from flask import request
+from flask import g, request
 from sqlalchemy import Integer, and_, bindparam, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..auth import sessions
-from ..database import utcnow, writing
+from ..database import ONE_READ, utcnow, writing
 from ..extensions import db
-from ..models import PHASES, AuditEvent, Conversation, Presence, User
+from ..models import PHASES, Answer, AuditEvent, Conversation, Presence, User
 from ..web import parse_int
 
 # A page says it is there every HEARTBEAT; it counts as gone after PRESENCE_TIMEOUT.
@@ -70,13 +70,16 @@ def _poll_statement():
     )
 
 
-POLL_STATEMENT = _poll_statement()  # built once: the poll is the hottest request
+POLL_STATEMENT = _poll_statement()
+POLL_ROW = "voortgang_poll_row"  # built once: the poll is the hottest request
 
 
 def _poll_row(user_id: int, conversation_id: int):
-    return db.session.connection().execute(
-        POLL_STATEMENT, {"user_id": user_id, "conversation_id": conversation_id}
-    ).one_or_none()
+    # A connection of its own: no ORM session to set up and tear down for one statement.
+    with db.engine.connect().execution_options(**{ONE_READ: True}) as connection:
+        return connection.execute(
+            POLL_STATEMENT, {"user_id": user_id, "conversation_id": conversation_id}
+        ).one_or_none()
 
 
 def _state(row, user_id: int) -> PollState | None:
@@ -93,7 +96,10 @@ def poll_state(user: User, conversation_id: int) -> PollState | None:
 
     Returns None when `user` does not take part in the conversation.
     """
-    return _state(_poll_row(user.id, conversation_id), user.id)
+    row = g.pop(POLL_ROW, None)  # read by answer_idle_poll in this request
+    if row is None or row[0] != (user.id, conversation_id):
+        return _state(_poll_row(user.id, conversation_id), user.id)
+    return _state(row[1], user.id)
 
 
 def unchanged(state: PollState, since: int | None, seen_presence: str) -> bool:
@@ -115,9 +121,11 @@ def answer_idle_poll():
     claim = sessions.quiet_claim()
     if claim is None:
         return None
-    row = _poll_row(claim.user_id, request.view_args["conversation_id"])
+    conversation_id = request.view_args["conversation_id"]
+    row = _poll_row(claim.user_id, conversation_id)
     if row is None or not row.active or row.session_token != claim.token:
         return None
+    setattr(g, POLL_ROW, ((claim.user_id, conversation_id), row))  # the view needs it again
     state = _state(row, claim.user_id)
     if state is None or not unchanged(state, parse_int(request.args.get("since")),
                                       request.args.get("presence", "")):
@@ -164,10 +172,11 @@ def record_presence(user: User, conversation: Conversation, phase: str | None) -
 
 @dataclass
 class Changes:
-    """What the other participant changed after a revision: the kinds, in order, and which answers."""
+    """What the other participant changed after a revision: the kinds, in order, and the
+    questions whose answers changed."""
 
     kinds: list[str]
-    answer_ids: set[int]
+    question_ids: set[int]
 
     def any(self, *kinds: str) -> bool:
         return any(kind in self.kinds for kind in kinds)
@@ -176,7 +185,8 @@ class Changes:
 def changes_by_other(conversation: Conversation, since: int, viewer: User) -> Changes:
     """The changes others made to the conversation after revision `since` (one query)."""
     rows = db.session.execute(
-        select(AuditEvent.action, AuditEvent.object_id)
+        select(AuditEvent.action, Answer.question_id)
+        .outerjoin(Answer, and_(AuditEvent.object_type == "answer", Answer.id == AuditEvent.object_id))
         .where(
             AuditEvent.conversation_id == conversation.id,
             AuditEvent.revision > since,
@@ -185,10 +195,15 @@ def changes_by_other(conversation: Conversation, since: int, viewer: User) -> Ch
         .order_by(AuditEvent.id)
     )
     changes = Changes([], set())
-    for action, object_id in rows:
+    for action, question_id in rows:
         kind = action if action.startswith("conversation.") else action.split(".")[0]
         if kind not in changes.kinds:
             changes.kinds.append(kind)
-        if kind == "answer" and object_id is not None:
-            changes.answer_ids.add(object_id)
+        if kind == "answer" and question_id is not None:
+            changes.question_ids.add(question_id)
     return changes
+
+
+def progress_key(progress: dict[str, dict]) -> str:
+    """The stepper's counts in a few characters, so a poll can tell whether they moved."""
+    return ".".join(f"{c['employee']}-{c['manager']}" for c in progress.values())

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from ..database import reads_first
 from ..extensions import db
-from ..models import PHASES, Answer, Conversation, ConversationQuestion
+from ..models import PHASES, Conversation, ConversationQuestion
 from ..web import is_htmx, parse_int
 from . import bp, calendars, live, service
 from .forms import PlanForm
@@ -87,18 +87,21 @@ def page_context(conversation: Conversation, phase: str, **extra) -> dict:
     """Everything the conversation page and its fragments need, for the signed-in viewer."""
     answers = service.answers_by_question(conversation)
     role = service.role_of(current_user, conversation)
+    if "other_phase" not in extra:
+        extra["other_phase"] = live.other_presence(conversation, role) if role else ""
+    progress = service.progress(conversation, answers)
     return {
         "conversation": conversation,
         "phase": phase,
         "phases": PHASES,
         "role": role,
         "other_role": service.other_role(role) if role else None,
-        "other_phase": live.other_presence(conversation, role) if role else "",
         "other_changes": live.other_changes(conversation, role) if role else 0,
         "heartbeat": live.HEARTBEAT_SECONDS,
         "can_write": role is not None and conversation.status != "completed",
         "answers": answers,
-        "progress": service.progress(conversation, answers),
+        "progress": progress,
+        "progress_key": live.progress_key(progress),
         "locale": str(get_locale().language),
         "answer_limit": service.answer_limit(),
         "form_state": extra.pop("form_state", {}),
@@ -282,7 +285,7 @@ def updates(conversation_id: int):
     if phase not in PHASES:
         phase = PHASES[0]
     conversation = service.get_visible(current_user, conversation_id)
-    context = page_context(conversation, phase)
+    context = page_context(conversation, phase, other_phase=state.other_phase)
     changed = state.other_changes != since
     # Only the pieces the other participant changed since the page last looked; without
     # that revision (an old page), all of them.
@@ -292,18 +295,20 @@ def updates(conversation_id: int):
     if changes and changes.kinds:
         other = conversation.participant(service.other_role(state.role))
         announcement = messages.announcement(other.name, changes.kinds)
-    answered = {a.question_id for a in db.session.scalars(
-        select(Answer).where(Answer.id.in_(changes.answer_ids)))} if changes else None
+    status_changed = request.args.get("status") != state.status
     show = {
         "everything": changed and changes is None,
-        "status": changed and (changes is None or request.args.get("status") != state.status
+        "status": changed and (changes is None or status_changed
                                or changes.any("signatures", "next_evaluation", "conversation.proposed_close",
                                               "conversation.reopened", "conversation.signed",
                                               "conversation.completed")),
-        "questions": answered,
+        "questions": changes.question_ids if changes else None,
         "points": changed and (changes is None or changes.any("talking_point")),
         "agreements": changed and (changes is None or changes.any("agreement")),
         "next_evaluation": changed and (changes is None or changes.any("next_evaluation")),
+        # The phases with their counts and who is where: only when one of them moved.
+        "stepper": (changes is None or status_changed or state.other_phase != request.args.get("presence", "")
+                    or request.args.get("progress") != context["progress_key"]),
     }
     html = render_template("conversations/_live_update.html", revision_changed=changed, show=show,
                            announcement=announcement, **context)
