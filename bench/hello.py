@@ -7,7 +7,7 @@ same VOORTGANG_* environment as the app. The gunicorn settings are not copied: t
 first is what adds the hello route, so the app package itself never has it.
 
 With --diagnose every worker also counts, per kind of request, the time spent in the app,
-in SQL, waiting for SQLite's write lock (`BEGIN IMMEDIATE`) and holding it, in memory
+in SQL, waiting for SQLite's write lock (the lock file, then `BEGIN IMMEDIATE`) and holding it, in memory
 shared by all workers; `GET /__bench/diagnose[?reset=1]` returns the totals as JSON.
 """
 from __future__ import annotations
@@ -74,12 +74,26 @@ def _instrument(app) -> None:
     @event.listens_for(Engine, "after_cursor_execute")
     def after(conn, cursor, statement, parameters, context, executemany):
         now = time.perf_counter()
-        if statement.startswith("BEGIN IMMEDIATE"):
+        if statement.startswith("BEGIN IMMEDIATE"):  # a connection without the lock file
             add("lock_wait_s", now - local.started)
             add("transactions", 1)
             local.held_since = now
         else:
             add("sql_s", now - local.started)
+
+    from voortgang.database import SerialWriteConnection
+
+    begin_immediate = SerialWriteConnection.begin_immediate
+
+    def timed_begin_immediate(connection):  # waits for the lock file, then BEGIN IMMEDIATE
+        started = time.perf_counter()
+        begin_immediate(connection)
+        now = time.perf_counter()
+        add("lock_wait_s", now - started)
+        add("transactions", 1)
+        local.held_since = now
+
+    SerialWriteConnection.begin_immediate = timed_begin_immediate
 
     def released(conn):
         since = getattr(local, "held_since", None)
@@ -120,8 +134,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=cli.default_workers())
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--diagnose", action="store_true", help="count where the time goes")
     args = parser.parse_args()
     if args.diagnose:

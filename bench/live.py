@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .client import Connection, HTTPError, Session
+from voortgang.cli import default_workers
+
 from .hello import DIAGNOSE_PATH, HELLO_PATH
 
 REPO = Path(__file__).resolve().parent.parent
@@ -787,7 +789,7 @@ def build_report(r: dict) -> tuple[str, list[tuple[str, str, str, str]]]:
     if real.get("diagnosis"):
         add("")
         add("Where the server's time goes (mean per request, measured inside the workers; "
-            "the write lock is SQLite's, taken by BEGIN IMMEDIATE and held until COMMIT/ROLLBACK):")
+            "the write lock is SQLite's, waited for at the lock file and BEGIN IMMEDIATE, held until COMMIT or ROLLBACK):")
         add("| run | request | app | app CPU | SQL | waiting for the write lock | holding it | transactions |")
         add("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for run, diagnosis, kinds in [("throughput", mic[k]["diagnosis"], [k]) for k in ("hello", "poll", "save")] + [
@@ -900,8 +902,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__.splitlines()[0])
     parser.add_argument("--meetings", type=int, default=100, help="meetings at once (default 100)")
     parser.add_argument("--seconds", type=float, default=20, help="length of the run together (default 20)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, as serve)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4, as serve)")
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help=f"gunicorn workers (default {default_workers()}, as voortgang serve)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (default 1, as voortgang serve)")
     parser.add_argument("--concurrency", type=int, default=16, help="connections in the throughput runs")
     parser.add_argument("--micro-seconds", type=float, default=5, help="seconds per kind per round")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of hello/poll/autosave")

@@ -97,8 +97,10 @@ def user_add(email, name, admin, manager_email, locale, password_stdin) -> None:
 @click.command("serve")
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")), show_default="5000")
-@click.option("--workers", type=int, default=2, show_default=True, help="Worker processes.")
-@click.option("--threads", type=int, default=4, show_default=True, help="Threads per worker.")
+@click.option("--workers", type=click.IntRange(min=1), default=lambda: default_workers(),
+              show_default="2 per CPU, at most 8", help="Worker processes.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Threads per worker.")
 @with_appcontext
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Run migrations, then serve the app with gunicorn."""
@@ -119,6 +121,17 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         click.echo("")
     click.echo(f"Serving on http://{host}:{port} (stop with Ctrl+C)")
     _run_gunicorn(host, port, workers, threads)
+
+
+def default_workers() -> int:
+    """Two single-threaded processes per CPU (at most 8).
+
+    The app's requests are short and CPU-bound: in one process, threads mostly wait for
+    Python's GIL, and a thread that holds SQLite's write lock waits for it too, which
+    makes every other writer wait (measured in docs/performance.md). Processes do not
+    share a GIL; two per CPU keep the CPUs busy while one waits for the database.
+    """
+    return min(2 * (os.cpu_count() or 1), 8)
 
 
 def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:

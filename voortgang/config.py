@@ -44,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_LOCALE": "nl",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
     "SQLALCHEMY_DATABASE_URI": None,  # filled in from the instance folder
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SQLALCHEMY_ENGINE_OPTIONS": {},  # completed per database in load_config
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
@@ -127,6 +127,17 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     instance = Path(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'voortgang.db'}"
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from .database import SerialWriteConnection
+
+        # A file next to the app never drops a connection: no ping before each use.
+        options.setdefault("pool_pre_ping", False)
+        options["connect_args"] = {"factory": SerialWriteConnection, **options.get("connect_args", {})}
+    else:
+        # A database server may have closed an idle connection (restart, timeout).
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(instance)
     check_config(app.config)

@@ -1,7 +1,10 @@
 """Database engine set-up: SQLite pragmas and BEGIN IMMEDIATE for writes, timestamps."""
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -19,6 +22,69 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 def utcnow() -> datetime:
     """Return the current time in UTC, timezone-aware."""
     return datetime.now(UTC)
+
+
+class SerialWriteConnection(sqlite3.Connection):
+    """A SQLite connection whose write transactions queue for a lock file first.
+
+    SQLite lets one writer in at a time; the others retry in its busy handler, which
+    sleeps 1, 2, 5, 10 ... 100 ms between tries, so a waiter sleeps on while the lock
+    is free again, and under many short writes from several processes it can lose race
+    after race. Waiting for an exclusive flock on "<database>-writer.lock" before
+    BEGIN IMMEDIATE puts the waiters in the kernel instead, which wakes one the moment
+    the lock is released (or its holder dies). The busy timeout still covers writers
+    that do not take the lock file (`sqlite3` by hand, a backup).
+    """
+
+    _held = threading.local()  # does this thread hold the lock through some connection?
+
+    def __init__(self, database, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        name = os.fspath(database)
+        self._lock_path = None if name in ("", ":memory:") or name.startswith("file:") else name + "-writer.lock"
+        self._lock_fd: int | None = None
+        self._locked = False
+
+    def begin_immediate(self) -> None:
+        """BEGIN IMMEDIATE, after waiting for the lock file."""
+        if self._lock_path and not getattr(self._held, "value", False):
+            # (A thread holding the lock through another connection would wait for
+            # itself: that case is left to the busy timeout, as without the lock file.)
+            if self._lock_fd is None:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._locked = self._held.value = True
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _unlock(self) -> None:
+        if self._locked:
+            self._locked = self._held.value = False
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._unlock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._unlock()
+
+    def close(self) -> None:
+        try:
+            self._unlock()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+        finally:
+            super().close()
 
 
 @event.listens_for(Engine, "connect")
@@ -103,7 +169,14 @@ def _sqlite_begin(conn) -> None:
         return
     if conn.get_execution_options().get(ONE_READ):
         return  # one statement is a transaction of its own
-    conn.exec_driver_sql("BEGIN" if _request_reads_only() else "BEGIN IMMEDIATE")
+    if _request_reads_only():
+        conn.exec_driver_sql("BEGIN")
+        return
+    dbapi_connection = conn.connection.dbapi_connection
+    if isinstance(dbapi_connection, SerialWriteConnection):
+        dbapi_connection.begin_immediate()
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @event.listens_for(Session, "after_commit")

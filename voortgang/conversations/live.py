@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..auth import sessions
 from ..database import ONE_READ, utcnow, writing
 from ..extensions import db
-from ..models import PHASES, Answer, AuditEvent, Conversation, Presence, User
+from ..models import PHASES, Answer, AuditEvent, Conversation, ConversationQuestion, Presence, User
 from ..web import parse_int
 
 # A page says it is there every HEARTBEAT; it counts as gone after PRESENCE_TIMEOUT.
@@ -172,36 +172,75 @@ def record_presence(user: User, conversation: Conversation, phase: str | None) -
 
 @dataclass
 class Changes:
-    """What the other participant changed after a revision: the kinds, in order, and the
-    questions whose answers changed."""
+    """What the other participant changed after a revision: the kinds, in order, the
+    questions whose answers changed, and the name of who changed them."""
 
     kinds: list[str]
     question_ids: set[int]
+    by: str = ""
 
     def any(self, *kinds: str) -> bool:
         return any(kind in self.kinds for kind in kinds)
 
 
-def changes_by_other(conversation: Conversation, since: int, viewer: User) -> Changes:
-    """The changes others made to the conversation after revision `since` (one query)."""
-    rows = db.session.execute(
-        select(AuditEvent.action, Answer.question_id)
+@cache
+def _changes_statement():
+    return (
+        select(AuditEvent.action, Answer.question_id, User.name)
         .outerjoin(Answer, and_(AuditEvent.object_type == "answer", Answer.id == AuditEvent.object_id))
+        .outerjoin(User, User.id == AuditEvent.actor_id)
         .where(
-            AuditEvent.conversation_id == conversation.id,
-            AuditEvent.revision > since,
-            AuditEvent.actor_id != viewer.id,
+            AuditEvent.conversation_id == bindparam("conversation_id"),
+            AuditEvent.revision > bindparam("since"),
+            AuditEvent.actor_id != bindparam("viewer_id"),
         )
         .order_by(AuditEvent.id)
     )
+
+
+def changes_by_other(conversation: Conversation, since: int, viewer: User) -> Changes:
+    """The changes others made to the conversation after revision `since` (one query)."""
+    rows = db.session.connection().execute(
+        _changes_statement(), {"conversation_id": conversation.id, "since": since, "viewer_id": viewer.id})
     changes = Changes([], set())
-    for action, question_id in rows:
+    for action, question_id, name in rows:
         kind = action if action.startswith("conversation.") else action.split(".")[0]
         if kind not in changes.kinds:
             changes.kinds.append(kind)
         if kind == "answer" and question_id is not None:
             changes.question_ids.add(question_id)
+        changes.by = name or changes.by
     return changes
+
+
+@dataclass(frozen=True)
+class QuestionAnswers:
+    """A question of the conversation with both sides' answer texts ("" when none)."""
+
+    id: int
+    phase: str
+    bodies: dict[str, str]
+
+
+@cache
+def _question_answers_statement():
+    return (
+        select(ConversationQuestion.id, ConversationQuestion.phase, Answer.role, Answer.body)
+        .outerjoin(Answer, Answer.question_id == ConversationQuestion.id)
+        .where(ConversationQuestion.conversation_id == bindparam("conversation_id"))
+        .order_by(ConversationQuestion.phase_order, ConversationQuestion.position)
+    )
+
+
+def question_answers(conversation_id: int) -> list[QuestionAnswers]:
+    """Every question with its answers, in one query of plain rows (no ORM objects)."""
+    rows = db.session.connection().execute(_question_answers_statement(), {"conversation_id": conversation_id})
+    questions: dict[int, QuestionAnswers] = {}
+    for question_id, phase, role, body in rows:
+        question = questions.setdefault(question_id, QuestionAnswers(question_id, phase, {}))
+        if role is not None:
+            question.bodies[role] = body
+    return list(questions.values())
 
 
 def progress_key(progress: dict[str, dict]) -> str:

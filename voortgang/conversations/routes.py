@@ -27,7 +27,7 @@ from . import bp, calendars, live, service
 from .forms import PlanForm
 from . import messages
 from .messages import ERRORS
-from .service import ConversationError, Invalid, NotFound, ReadOnly, StaleVersion
+from .service import AnswerState, ConversationError, Invalid, NotFound, ReadOnly, StaleVersion
 
 
 def error_text(error: ConversationError) -> str:
@@ -285,7 +285,6 @@ def updates(conversation_id: int):
     if phase not in PHASES:
         phase = PHASES[0]
     conversation = service.get_visible(current_user, conversation_id)
-    context = page_context(conversation, phase, other_phase=state.other_phase)
     changed = state.other_changes != since
     # Only the pieces the other participant changed since the page last looked; without
     # that revision (an old page), all of them.
@@ -293,8 +292,8 @@ def updates(conversation_id: int):
     changes = live.changes_by_other(conversation, seen, current_user) if changed and seen is not None else None
     announcement = None
     if changes and changes.kinds:
-        other = conversation.participant(service.other_role(state.role))
-        announcement = messages.announcement(other.name, changes.kinds)
+        name = changes.by or conversation.participant(service.other_role(state.role)).name
+        announcement = messages.announcement(name, changes.kinds)
     status_changed = request.args.get("status") != state.status
     show = {
         "everything": changed and changes is None,
@@ -302,14 +301,34 @@ def updates(conversation_id: int):
                                or changes.any("signatures", "next_evaluation", "conversation.proposed_close",
                                               "conversation.reopened", "conversation.signed",
                                               "conversation.completed")),
-        "questions": changes.question_ids if changes else None,
         "points": changed and (changes is None or changes.any("talking_point")),
         "agreements": changed and (changes is None or changes.any("agreement")),
         "next_evaluation": changed and (changes is None or changes.any("next_evaluation")),
-        # The phases with their counts and who is where: only when one of them moved.
-        "stepper": (changes is None or status_changed or state.other_phase != request.args.get("presence", "")
-                    or request.args.get("progress") != context["progress_key"]),
     }
+    moved = status_changed or state.other_phase != request.args.get("presence", "")
+    context = None
+    if changes is not None and set(changes.kinds) <= {"answer"} and not moved:
+        # The usual change while typing together: answers only. Their texts, and the
+        # counts to see whether the stepper moved, come from one query of plain rows.
+        questions = live.question_answers(conversation.id)
+        key = live.progress_key(service.tally_progress((q.phase, q.bodies) for q in questions))
+        if key == request.args.get("progress"):
+            other_role = service.other_role(state.role)
+            context = {
+                "conversation": conversation, "phase": phase, "role": state.role, "other_role": other_role,
+                "other_phase": state.other_phase, "other_changes": state.other_changes, "progress_key": key,
+                "live_questions": [q for q in questions if q.phase == phase and q.id in changes.question_ids],
+                "answers": {q.id: {other_role: AnswerState(q.bodies.get(other_role, ""), 0, None)}
+                            for q in questions if q.id in changes.question_ids},
+            }
+            show["stepper"] = False
+    if context is None:
+        context = page_context(conversation, phase, other_phase=state.other_phase)
+        context["live_questions"] = [
+            q for q in conversation.questions
+            if q.phase == phase and (changes is None or q.id in changes.question_ids)]
+        # The phases with their counts and who is where: only when one of them moved.
+        show["stepper"] = changes is None or moved or request.args.get("progress") != context["progress_key"]
     html = render_template("conversations/_live_update.html", revision_changed=changed, show=show,
                            announcement=announcement, **context)
     return html, 200

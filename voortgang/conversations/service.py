@@ -5,6 +5,7 @@ Every function that changes something runs in one short transaction and commits 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from datetime import date, datetime
@@ -689,12 +690,20 @@ def answers_by_question(conversation: Conversation) -> dict[int, dict[str, Answe
 
 def progress(conversation: Conversation, answers: dict[int, dict[str, Answer]]) -> dict[str, dict]:
     """Per phase: the number of questions and how many each side has answered."""
+    return tally_progress(
+        (question.phase, {role: answer.body for role, answer in answers.get(question.id, {}).items()})
+        for question in conversation.questions
+    )
+
+
+def tally_progress(questions: Iterable[tuple[str, dict[str, str]]]) -> dict[str, dict]:
+    """`progress` from (phase, {role: answer text}) per question."""
     result = {phase: {"total": 0, "employee": 0, "manager": 0} for phase in PHASES}
-    for question in conversation.questions:
-        counts = result[question.phase]
+    for phase, bodies in questions:
+        counts = result[phase]
         counts["total"] += 1
-        for role, answer in answers.get(question.id, {}).items():
-            if answer.body.strip():
+        for role, body in bodies.items():
+            if body.strip():
                 counts[role] += 1
     return result
 
