@@ -1,10 +1,18 @@
 """The database: real migrations, SQLite connection settings, health check."""
+import fcntl
+import os
 import sqlite3
+import stat
+import threading
+import time
+from pathlib import Path
 
+from flask import request
 from flask_migrate import upgrade
 from sqlalchemy import inspect, text
 
 from voortgang import create_app
+from voortgang.database import writing
 from voortgang.extensions import db
 
 from .conftest import BASE_CONFIG
@@ -98,3 +106,81 @@ def test_reads_of_get_requests_take_no_write_lock_and_posts_do(app):
         db.session.execute(text("SELECT 1"))
         assert _second_writer_can_start(path)
         db.session.remove()
+
+
+def test_reads_first_views_read_without_the_write_lock_until_writing(app):
+    """Autosave and presence load the person and check without holding SQLite's one
+    write lock; `writing()` takes it for the write alone, and the reply reads without it."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        path = db.engine.url.database
+    with app.test_request_context("/conversations/1/answers/1", method="POST"):
+        assert request.endpoint == "conversations.save_answer"
+        db.session.execute(text("SELECT 1"))
+        assert _second_writer_can_start(path)
+        with writing():
+            db.session.execute(text("SELECT 1"))
+            assert not _second_writer_can_start(path)
+        db.session.execute(text("SELECT 1"))
+        assert _second_writer_can_start(path)
+        db.session.remove()
+    # A failed write gives the lock back too.
+    with app.test_request_context("/conversations/1/presence", method="POST"):
+        try:
+            with writing():
+                db.session.execute(text("SELECT 1"))
+                raise RuntimeError("refused")
+        except RuntimeError:
+            pass
+        assert _second_writer_can_start(path)
+        db.session.remove()
+
+
+def _lock_file_is_free(path) -> bool:
+    fd = os.open(path + "-writer.lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def test_sqlite_writers_queue_on_the_lock_file_and_go_in_as_soon_as_it_is_free(app):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        engine = db.engine
+        path = engine.url.database
+    first = engine.connect()
+    first.execute(text("SELECT 1"))  # BEGIN IMMEDIATE, after taking the lock file
+    lock_file = Path(path + "-writer.lock")
+    assert stat.S_IMODE(lock_file.stat().st_mode) == 0o600
+    assert not _lock_file_is_free(path)
+    got_in = []
+
+    def second_writer():
+        with engine.connect() as second:
+            second.execute(text("SELECT 1"))  # waits for the first writer, without an error
+            got_in.append(time.monotonic())
+            second.rollback()
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    time.sleep(0.3)
+    assert not got_in  # still waiting
+    released = time.monotonic()
+    first.commit()
+    thread.join(timeout=10)
+    assert got_in and got_in[0] - released < 0.2  # at once, not after a busy-handler sleep
+    assert _lock_file_is_free(path)
+    # Rolled back or closed in the middle of a write: the lock is free again.
+    first.execute(text("SELECT 1"))
+    first.rollback()
+    assert _lock_file_is_free(path)
+    first.execute(text("SELECT 1"))
+    first.close()
+    assert _lock_file_is_free(path)

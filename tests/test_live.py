@@ -21,7 +21,8 @@ def live_state(client, cid):
     since = re.search(r'id="live-revision" name="since" value="(\d+)"', page).group(1)
     seen = re.search(r'id="live-seen" name="seen" value="(\d+)"', page).group(1)
     status = re.search(r'id="live-status" name="status" value="([a-z_]+)"', page).group(1)
-    return {"since": since, "seen": seen, "status": status}
+    progress = re.search(r'id="live-progress" name="progress" value="([0-9.-]+)"', page).group(1)
+    return {"since": since, "seen": seen, "status": status, "progress": progress}
 
 
 def poll(client, cid, state, phase="looking_back", presence=""):
@@ -241,3 +242,33 @@ def test_first_change_moves_the_status_on_the_other_page(app, team, login_as, ci
     save(mia, cid, question_ids(app, cid)[0], "Begin", 0)
     body = poll(eva, cid, {**state, "status": "planned"}).get_data(as_text=True)
     assert 'id="status"' in body and "Bezig" in body
+
+
+def test_answers_only_poll_sends_the_same_answers_as_the_full_reply_and_the_stepper_when_counts_move(
+        app, team, login_as, cid):
+    eva, mia = login_as(team.eva), login_as(team.mia)
+    first, second = question_ids(app, cid, "looking_back")[:2]
+    save(mia, cid, first, "Eerste versie", 0)  # planned → in progress, a question answered
+    state = live_state(eva, cid)
+    save(mia, cid, first, "Tweede versie", 1)  # only the text changes: the counts stay
+    with counting_statements(app) as statements:
+        quick = poll(eva, cid, state)
+    body = quick.get_data(as_text=True)
+    assert quick.status_code == 200 and "Tweede versie" in body
+    assert 'id="stepper"' not in body and 'id="answer-' + str(second) not in body
+    assert "Mia heeft een antwoord gewijzigd." in body
+    assert len(statements) <= 6, statements
+    # A page whose counts differ gets the stepper and the same answer fragment.
+    full = poll(eva, cid, {**state, "progress": "old"}).get_data(as_text=True)
+    assert 'id="stepper"' in full
+
+    def fragment(html):
+        return re.search(rf'<div class="answer-read" id="answer-{first}-manager".*?</div>', html, re.S).group(0)
+
+    assert fragment(body) == fragment(full)
+    # An answer emptied or filled moves the counts: the stepper comes along by itself.
+    state = live_state(eva, cid)
+    save(mia, cid, second, "Nu ook deze", 0)
+    body = poll(eva, cid, state).get_data(as_text=True)
+    assert 'id="stepper"' in body and "Nu ook deze" in body
+    assert "Mia: 2 van" in body or "Mia: 2 of" in body
