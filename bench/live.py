@@ -826,23 +826,28 @@ def table(rows) -> str:
 DOC_METHOD = """\
 ## Method
 `bench/live.py` starts the production server exactly as `voortgang serve` does (gunicorn,
-gthread workers, access log on), on a fresh temporary instance folder with SQLite, with one
-extra route `GET /__bench/hello` that exists only in the benchmark (`bench/hello.py`), so
-the app's throughput is compared with a bare Flask response on the same server in the same
-run. People and meetings are created in-process with the app's own functions (with cheap
-password hashes), and every participant signs in over HTTP.
+gthread workers, by default 2 single-threaded processes per CPU, access log on), on a fresh
+temporary instance folder with SQLite, with one extra route `GET /__bench/hello` that exists
+only in the benchmark (`bench/hello.py`), so the app's throughput is compared with a bare
+Flask response on the same server in the same run. People and meetings are created
+in-process with the app's own functions (with cheap password hashes), and every participant
+signs in over HTTP.
 
 - **Throughput:** the same number of keep-alive connections for each kind, interleaved in
   rounds to even out a noisy machine: hello; an idle poll (`GET /conversations/<id>/updates`
-  with the current `since` and presence: `204`); an autosave (`POST .../answers/<qid>` with
-  the right `version`: `200`). The ratio to hello is what counts: it cancels the machine's
-  speed.
+  with the page's live state: `204`); an autosave (`POST .../answers/<qid>` with the right
+  `version`: `200`). Each connection is replaced after 100 requests, as browsers do now
+  and then: a handful of connections opened at one moment can land mostly on one worker.
+  The ratio to hello is what counts: it cancels the machine's speed.
 - **Together:** every participant of every meeting behaves like the page: a poll on a
-  750 ms grid (a tick is dropped while a poll is in flight, like `hx-sync="this:drop"`),
-  a presence heartbeat every 5 s, and an autosave of a growing text every ~2 s with the
-  version of the last reply. Latency is measured per request in the client. Afterwards
-  the SQLite file is read directly: every participant's last acknowledged save must be the
-  stored body and version (lost writes).
+  750 ms grid with the page's whole live state (`since`, `seen`, `status`, `presence`,
+  `progress`, updated from each changed reply; a tick is dropped while a poll is in
+  flight, like `hx-sync="this:drop"`), a presence heartbeat every 5 s, and an autosave of
+  a growing text every ~2 s with the version of the last reply. The phases of all three
+  are spread at random over their intervals (pages are opened at different moments).
+  Latency is measured per request in the client. Afterwards the SQLite file is read
+  directly: every participant's last acknowledged save must be the stored body and
+  version (lost writes).
 - **Browser:** two Chromium contexts (manager and employee of one meeting). The manager
   types into an answer; the delay runs from `htmx:afterRequest` of that save in the
   manager's page to a MutationObserver seeing the text in the employee's page (both
@@ -854,12 +859,17 @@ The client is one Python process (asyncio, a minimal HTTP/1.1 client) on the sam
 machine, so it takes CPU from the server: its use is shown per run, with the CPU the
 server's processes used (from /proc) and what other processes on the machine took.
 
-With `--diagnose` the workers also count, per kind of request, the time in the app, in
-SQL, waiting for SQLite's write lock (the `BEGIN IMMEDIATE` statement) and holding it (to
-COMMIT or ROLLBACK): bench-only event listeners, a few microseconds per statement.
+With `--diagnose` the workers also count, per kind of request, the time in the app (wall
+clock and CPU), in SQL, waiting for SQLite's write lock (the lock file, then `BEGIN
+IMMEDIATE`) and holding it (to COMMIT or ROLLBACK): bench-only hooks, a few microseconds
+per statement, so its own figures run a little slower.
 
-Run it again with `.venv/bin/python -m bench.live --write-docs` (`--help` for the options).
+Run it again with `.venv/bin/python -m bench.live --write-docs` (`--help` for the options);
+it rewrites this file above the line that starts the hand-written part.
 """
+
+# docs/performance.md: what follows this line is written by hand and kept as it is.
+HAND_WRITTEN = "<!-- Written by hand below: kept by --write-docs. -->"
 
 
 def command_line(args) -> str:
@@ -891,7 +901,11 @@ def write_docs(report: str, rows, args) -> Path:
         "",
         DOC_METHOD,
     ])
-    path.write_text(text + "\n", encoding="utf-8")
+    kept = ""
+    if path.exists():
+        before, marker, after = path.read_text(encoding="utf-8").partition(HAND_WRITTEN)
+        kept = marker + after if marker else ""
+    path.write_text(text + "\n" + kept, encoding="utf-8")
     return path
 
 

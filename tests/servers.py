@@ -39,7 +39,7 @@ def run_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subpro
 class Server:
     """`voortgang serve` on a free port; stopped with stop() or as a context manager."""
 
-    def __init__(self, env: dict[str, str], workers: int = 1, threads: int = 4, port: int | None = None):
+    def __init__(self, env: dict[str, str], workers: int = 2, threads: int = 1, port: int | None = None):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(Path(env["VOORTGANG_INSTANCE_PATH"]) / f"server-{self.port}.log", "w")

@@ -33,7 +33,7 @@ from .servers import Browserish, Server, run_cli, server_env
 CONVERSATIONS = 40
 SAVES_PER_PARTICIPANT = 30
 QUESTIONS_PER_PARTICIPANT = 2  # each participant alternates between two of their own answers
-WORKERS, THREADS = 2, 4  # the `voortgang serve` defaults
+WORKERS, THREADS = 2, 1  # as `voortgang serve` runs by default (on one CPU)
 
 # --- Backup and crash storms ------------------------------------------------------------
 STORM_CONVERSATIONS = 6

@@ -100,7 +100,7 @@ def user_add(email, name, admin, manager_email, locale, password_stdin) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=lambda: default_workers(),
               show_default="2 per CPU, at most 8", help="Worker processes.")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Threads per worker.")
+              help="Threads per worker (1: gunicorn's sync workers; more: gthread workers).")
 @with_appcontext
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Run migrations, then serve the app with gunicorn."""
@@ -144,7 +144,10 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
                 "bind": bind,
                 "workers": workers,
                 "threads": threads,
-                "worker_class": "gthread",
+                # One request at a time per process: a process that is busy does not
+                # accept, so the requests spread over the idle ones. With threads, a
+                # process accepts while busy and queues the requests in its threads.
+                "worker_class": "sync" if threads == 1 else "gthread",
                 "accesslog": "-",
                 "timeout": 60,
                 "graceful_timeout": 20,
