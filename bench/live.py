@@ -4,7 +4,7 @@ Run by hand from the checkout (never as a timed test):
 
     .venv/bin/python -m bench.live [--meetings 100] [--seconds 20] [--write-docs]
 
-It starts the production server (gunicorn, gthread, as `voortgang serve`) on a fresh
+It starts the production server (gunicorn, as `voortgang serve`) on a fresh
 temporary instance folder with SQLite, plus a bare hello route for comparison (see
 bench/hello.py), creates the meetings, signs every participant in over HTTP and then:
 
@@ -736,13 +736,14 @@ def build_report(r: dict) -> tuple[str, list[tuple[str, str, str, str]]]:
     add(f"Date: {r['date']}")
     add(f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['system']}, Python {m['python']}, "
         f"load average at start {m['loadavg']}")
-    add(f"Server: gunicorn gthread, {args.workers} workers × {args.threads} threads, SQLite (WAL) "
+    worker_class = "sync" if args.threads == 1 else "gthread"  # as voortgang.cli._run_gunicorn
+    add(f"Server: gunicorn {worker_class}, {args.workers} workers × {args.threads} threads, SQLite (WAL) "
         f"in a fresh instance folder")
     add(f"Parameters: {args.meetings} meetings ({2 * args.meetings} participants), "
         f"{args.concurrency} client connections × {args.rounds} rounds × {args.micro_seconds:g} s per kind, "
         f"{args.seconds:g} s together, {args.browser_rounds} browser rounds")
     add("")
-    add(f"Throughput at {args.concurrency} concurrent keep-alive connections:")
+    add(f"Throughput at {args.concurrency} concurrent connections (kept alive where the server allows it):")
     add("| request | req/s | of hello | p50 | p95 | p99 | server CPU per request | server cores | client cores "
         "| other processes' cores | errors |")
     add("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -826,18 +827,20 @@ def table(rows) -> str:
 DOC_METHOD = """\
 ## Method
 `bench/live.py` starts the production server exactly as `voortgang serve` does (gunicorn,
-gthread workers, by default 2 single-threaded processes per CPU, access log on), on a fresh
+by default sync workers, 2 single-threaded processes per CPU, access log on), on a fresh
 temporary instance folder with SQLite, with one extra route `GET /__bench/hello` that exists
 only in the benchmark (`bench/hello.py`), so the app's throughput is compared with a bare
 Flask response on the same server in the same run. People and meetings are created
 in-process with the app's own functions (with cheap password hashes), and every participant
 signs in over HTTP.
 
-- **Throughput:** the same number of keep-alive connections for each kind, interleaved in
+- **Throughput:** the same number of connections for each kind, interleaved in
   rounds to even out a noisy machine: hello; an idle poll (`GET /conversations/<id>/updates`
   with the page's live state: `204`); an autosave (`POST .../answers/<qid>` with the right
-  `version`: `200`). Each connection is replaced after 100 requests, as browsers do now
-  and then: a handful of connections opened at one moment can land mostly on one worker.
+  `version`: `200`). Sync workers close the connection after each reply; with
+  `--threads` above 1 (gthread workers, keep-alive) each connection is replaced after
+  100 requests, as browsers do now and then, so that a handful of connections opened
+  at one moment do not stay on one worker.
   The ratio to hello is what counts: it cancels the machine's speed.
 - **Together:** every participant of every meeting behaves like the page: a poll on a
   750 ms grid with the page's whole live state (`since`, `seen`, `status`, `presence`,
