@@ -6,8 +6,8 @@ two participants of one conversation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import g, request
 from sqlalchemy import Integer, and_, bindparam, case, select
@@ -70,8 +70,8 @@ def _poll_statement():
     )
 
 
-POLL_STATEMENT = _poll_statement()
-POLL_ROW = "voortgang_poll_row"  # built once: the poll is the hottest request
+POLL_STATEMENT = _poll_statement()  # built once: the poll is the hottest request
+POLL_ROW = "voortgang_poll_row"  # g: the quick path's row, for the view in the same request
 
 
 def _poll_row(user_id: int, conversation_id: int):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from datetime import date, datetime
+from functools import cache
 
 from flask import current_app
 from sqlalchemy import Integer, and_, bindparam, case, insert, or_, select, update
@@ -254,31 +254,31 @@ def _audit(actor: User, conversation: Conversation, action: str, object_type: st
 
 
 def _changed(actor: User, conversation: Conversation) -> None:
-    """Record that the record changed: status, withdrawn signatures, revision."""
-    now = utcnow()
-    if conversation.status == "planned":
-        conversation.status = "in_progress"
-    if conversation.employee_signed_at or conversation.manager_signed_at:
-        conversation.employee_signed_at = None
-        conversation.manager_signed_at = None
-        conversation.signatures_withdrawn_at = now
+    """Record that the record changed: the status leaves "planned", signatures are
+    withdrawn (and that is audited), the revision goes up."""
+    signed = bool(conversation.employee_signed_at or conversation.manager_signed_at)
+    _bump_revision(conversation, actor, leave_planned=conversation.status == "planned", withdraw=signed)
+    if signed:
         _audit(actor, conversation, "signatures.withdrawn")
-    conversation.updated_at = now
-    _bump_revision(conversation, actor)
 
 
-def _bump_revision(conversation: Conversation, actor: User) -> None:
-    # An UPDATE with an expression is atomic on every database; RETURNING hands back
-    # the new value without another query.
-    side = Conversation.employee_changes if actor.id == conversation.employee_id else Conversation.manager_changes
-    revision = db.session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation.id)
-        .values({Conversation.revision: Conversation.revision + 1, side: side + 1})
-        .returning(Conversation.revision)
-        .execution_options(synchronize_session=False)
+def _bump_revision(conversation: Conversation, actor: User, *, leave_planned: bool = False,
+                   withdraw: bool = False) -> None:
+    """Count a change with the autosave's UPDATE (`_count_change_statement`) and keep the
+    loaded conversation in step with the row."""
+    db.session.flush()  # what the caller changed goes first, as before
+    now = utcnow()
+    revision = db.session.connection().execute(
+        _count_change_statement(actor.id == conversation.employee_id, leave_planned, withdraw),
+        {"now": now, "conversation_id": conversation.id},
     ).scalar_one()
-    set_committed_value(conversation, "revision", revision)
+    values = {"revision": revision, "updated_at": now}
+    if leave_planned:
+        values["status"] = "in_progress"
+    if withdraw:
+        values.update(employee_signed_at=None, manager_signed_at=None, signatures_withdrawn_at=now)
+    for key, value in values.items():
+        set_committed_value(conversation, key, value)
     db.session.expire(conversation, ["employee_changes", "manager_changes"])
 
 
@@ -316,7 +316,6 @@ class SavedAnswer:
 
     answer: AnswerState
     record_changed: bool
-    phase: str
 
 
 # The autosave's statements, built once (constructing them costs more than running them).
@@ -363,9 +362,9 @@ def _answer_write_statements():
 
 @cache
 def _count_change_statement(by_employee: bool, planned: bool, signed: bool):
-    """`_changed` as one UPDATE, for a writer that read the conversation in its write
-    transaction: the status leaves "planned", signatures are withdrawn, the revision and
-    the side's change count go up; returns the new revision."""
+    """A change to the record as one UPDATE: the status leaves "planned", signatures are
+    withdrawn, the revision and the side's change count go up; returns the new revision.
+    (The autosave and `_changed` both count changes with it.)"""
     table = Conversation.__table__
     side = table.c.employee_changes if by_employee else table.c.manager_changes
     values = {"updated_at": bindparam("now"), "revision": table.c.revision + 1, side.name: side + 1}
@@ -405,7 +404,7 @@ def save_answer(actor: User, conversation_id: int, question_id: int, body: str, 
                 raise StaleVersion(row.body, current, row.updated_at) if row.answer_id else StaleVersion("", 0, None)
             if row.answer_id is not None and row.body == body and current > 0:
                 # Nothing changed: no new version, no withdrawn signatures.
-                return SavedAnswer(AnswerState(body, current, row.updated_at), False, row.phase)
+                return SavedAnswer(AnswerState(body, current, row.updated_at), False)
             now = utcnow()
             values = {"new_body": body, "new_version": current + 1, "now": now, "actor_id": actor_id,
                       "question_id": question_id, "role": role, "answer_id": row.answer_id,
@@ -431,7 +430,7 @@ def save_answer(actor: User, conversation_id: int, question_id: int, body: str, 
         raise StaleVersion(stored.body, stored.version, stored.updated_at) if stored else StaleVersion("", 0, None)
     before = (row.status, signed, bool(row.body and row.body.strip()))
     after = ("in_progress" if row.status == "planned" else row.status, False, bool(body.strip()))
-    return SavedAnswer(AnswerState(body, current + 1, now), before != after, row.phase)
+    return SavedAnswer(AnswerState(body, current + 1, now), before != after)
 
 
 class _LostRace(Exception):
