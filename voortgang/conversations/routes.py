@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import (
     abort,
     current_app,
+    get_template_attribute,
     jsonify,
     make_response,
     redirect,
@@ -372,8 +373,7 @@ def save_answer(conversation_id: int, question_id: int):
             problem, status = {"kind": "error", "message": error_text(refusal)}, 422
     if saved and is_htmx() and not saved.record_changed:
         # The usual autosave: nothing but this answer changed, so nothing more to load.
-        return render_template("conversations/_answer_saved.html", question_id=question_id,
-                               answer=saved.answer, problem=None, locale=locale), status
+        return saved_answer_parts(question_id, saved.answer), status
     conversation = service.get_visible(current_user, conversation_id)
     question = db.session.get(ConversationQuestion, question_id)
     if question is None or question.conversation_id != conversation.id:
@@ -387,8 +387,7 @@ def save_answer(conversation_id: int, question_id: int):
     # refused save comes back whole, the text sent included); the status card and the
     # stepper too when the save changed them.
     if saved:
-        html = render_template("conversations/_answer_saved.html", question_id=question_id,
-                               answer=saved.answer, problem=None, locale=locale)
+        html = saved_answer_parts(question_id, saved.answer)
     else:
         role = service.role_of(current_user, conversation)
         html = render_template(
@@ -400,6 +399,16 @@ def save_answer(conversation_id: int, question_id: int):
         html += render_template("conversations/_status.html", oob=True, **context)
         html += render_template("conversations/_stepper.html", oob=True, **context)
     return html, status
+
+
+def saved_answer_parts(question_id: int, answer: AnswerState) -> str:
+    """The autosave reply: the answer's version and save state, and its cleared problem,
+    all out of band (the field itself is never replaced while its owner types). The
+    macros of the answer form, called directly: the most frequent reply of all."""
+    parts = "conversations/_answer_state.html"
+    return str(get_template_attribute(parts, "version_input")(question_id, answer, None, True)
+               + get_template_attribute(parts, "save_state")(question_id, answer, None, True)
+               + get_template_attribute(parts, "problem_slot")(question_id, None, True))
 
 
 # --- Talking points, agreements, next evaluation ------------------------------------------

@@ -437,10 +437,15 @@ class _LostRace(Exception):
     """A conditional write found its row changed by someone else."""
 
 
+@cache
+def _audit_insert():
+    return insert(AuditEvent.__table__)
+
+
 def _audit_rows(actor_id: int, conversation_id: int, revision: int,
                 events: list[tuple[str, str | None, int | None, str]]) -> None:
     """`_audit` as one INSERT, for plain-statement writes: (action, object type, id, detail)."""
-    db.session.connection().execute(insert(AuditEvent.__table__), [
+    db.session.connection().execute(_audit_insert(), [
         {"actor_id": actor_id, "conversation_id": conversation_id, "action": action, "object_type": kind,
          "object_id": object_id, "detail": detail, "revision": revision, "at": utcnow()}
         for action, kind, object_id, detail in events
