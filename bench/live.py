@@ -924,7 +924,7 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (default 1, as voortgang serve)")
     parser.add_argument("--concurrency", type=int, default=16, help="connections in the throughput runs")
     parser.add_argument("--micro-seconds", type=float, default=5, help="seconds per kind per round")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of hello/poll/autosave")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of hello/poll/autosave (default 3)")
     parser.add_argument("--browser-rounds", type=int, default=20, help="0 skips the browser")
     parser.add_argument("--browser-during-load", action="store_true",
                         help="measure the browser delay during the run together instead of after it")
