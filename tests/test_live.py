@@ -4,7 +4,6 @@ from contextlib import contextmanager
 
 import pytest
 
-
 from .conftest import PASSWORD
 from .helpers import HX, counting_statements, plan, question_ids, save
 

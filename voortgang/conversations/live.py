@@ -215,7 +215,7 @@ def changes_by_other(conversation: Conversation, since: int, viewer: User) -> Ch
 
 @dataclass(frozen=True)
 class QuestionAnswers:
-    """A question of the conversation with both sides' answer texts ("" when none)."""
+    """A question of the conversation with its answer texts by role (none yet: no entry)."""
 
     id: int
     phase: str
