@@ -13,8 +13,7 @@ from voortgang.extensions import db
 from voortgang.models import User
 
 from .conftest import PASSWORD, login
-
-HX = {"HX-Request": "true"}
+from .helpers import HX
 
 
 @pytest.fixture

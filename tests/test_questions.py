@@ -16,7 +16,8 @@ from voortgang.models import (
 from voortgang.questions import service
 from voortgang.questions.service import Invalid
 
-HX = {"HX-Request": "true"}
+from .helpers import HX
+
 BASE = "/admin/templates"
 DEFAULT_ID = 1  # the migration's template with the article's twelve questions
 

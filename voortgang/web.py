@@ -20,6 +20,17 @@ def parse_int(value: str | None) -> int | None:
         return None
 
 
+def optional_id(value) -> int | None:
+    """A form field's coerce for an optional choice of a row by id: None when empty,
+    -1 (no such row, which the domain rules refuse) when not a number."""
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
 def admins_only():
     """A blueprint's before_request: sign-in first; then administrators only, 404 for anyone
     else (no hint that the page exists)."""

@@ -39,9 +39,11 @@ def presence_key(phase: str | None, seen_at: datetime | None, now: datetime) -> 
     return ""
 
 
+@cache
 def _poll_statement():
     """One statement: the conversation's counters and status, the other participant's
-    presence, and the person's sign-in state (active, session token) for the quick path."""
+    presence, and the person's sign-in state (active, session token) for the quick path.
+    Built once: the poll is the hottest request."""
     user_id = bindparam("user_id", type_=Integer)
     other_id = case(
         (Conversation.employee_id == user_id, Conversation.manager_id),
@@ -70,7 +72,6 @@ def _poll_statement():
     )
 
 
-POLL_STATEMENT = _poll_statement()  # built once: the poll is the hottest request
 POLL_ROW = "voortgang_poll_row"  # g: the quick path's row, for the view in the same request
 
 
@@ -78,7 +79,7 @@ def _poll_row(user_id: int, conversation_id: int):
     # A connection of its own: no ORM session to set up and tear down for one statement.
     with db.engine.connect().execution_options(**{ONE_READ: True}) as connection:
         return connection.execute(
-            POLL_STATEMENT, {"user_id": user_id, "conversation_id": conversation_id}
+            _poll_statement(), {"user_id": user_id, "conversation_id": conversation_id}
         ).one_or_none()
 
 

@@ -7,16 +7,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..auth.forms import SetPasswordForm
 from ..i18n import LANGUAGE_NAMES
+from ..web import optional_id
 from .service import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH
-
-
-def _optional_int(value):
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1  # no such person: the rules say so
 
 
 class PersonForm(FlaskForm):
@@ -28,7 +20,7 @@ class PersonForm(FlaskForm):
         description=_l("The person signs in with this address."),
     )
     manager = SelectField(
-        _l("Manager"), coerce=_optional_int, validators=[Optional()],
+        _l("Manager"), coerce=optional_id, validators=[Optional()],
         validate_choice=False,  # the rules decide who may be the manager
     )
     locale = SelectField(

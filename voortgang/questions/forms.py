@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from ..web import optional_id
 from .service import MAX_NAME_LENGTH, MAX_QUESTION_LENGTH, TemplateError
 
 ERRORS = {
@@ -38,15 +39,6 @@ def _clean(value):
     return value.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
-def _optional_int(value):
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1  # no such template: the rules say so
-
-
 def _name_field() -> StringField:
     return StringField(
         _l("Name"), filters=[_clean],
@@ -60,7 +52,7 @@ class TemplateForm(FlaskForm):
 
     name = _name_field()
     copy_from = SelectField(
-        _l("Copy the questions from"), coerce=_optional_int,
+        _l("Copy the questions from"), coerce=optional_id,
         validate_choice=False,  # the rules decide (the template may be gone by now)
     )
 
