@@ -8,7 +8,7 @@ STAMP := $(VENV)/.stamp-install
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: install run test test-fast check bench translations-extract translations-update translations-compile clean
+.PHONY: install test-deps run test test-fast check bench translations-extract translations-update translations-compile clean
 
 install: $(STAMP) $(MO_FILES)
 
@@ -35,7 +35,11 @@ translations-update: translations-extract
 run: install
 	$(BIN)/voortgang serve --host $(HOST) --port $(PORT)
 
-test: install
+# Chromium (Debian's) and fonts for the browser tests: installed when missing.
+test-deps:
+	@tools/test-deps.sh
+
+test: install test-deps
 	$(BIN)/pytest
 
 test-fast: install
@@ -43,8 +47,8 @@ test-fast: install
 
 # Supply chain: known vulnerabilities in the installed packages, and a static scan of our code.
 check: install
-	$(BIN)/pip-audit --skip-editable --progress-spinner off
 	$(BIN)/bandit -q -c pyproject.toml -r voortgang
+	tools/audit.sh $(BIN)
 
 # The live-view benchmark (see docs/performance.md): starts the production server, prints figures.
 bench: install

@@ -2,7 +2,7 @@
 
 Run as `python -m bench.hello --port P [--workers W] [--threads T] [--diagnose]` with the
 same VOORTGANG_* environment as the app. The gunicorn settings are not copied: this calls
-`voortgang.cli._run_gunicorn` itself, whose worker loader imports `create_app` from the
+`voortgang.server.run_server` itself, whose worker loader imports `create_app` from the
 `voortgang` package when each worker starts; pointing that name at `create_bench_app`
 first is what adds the hello route, so the app package itself never has it.
 
@@ -19,7 +19,7 @@ import threading
 import time
 
 import voortgang
-from voortgang import cli
+from voortgang import cli, server
 
 HELLO_PATH = "/__bench/hello"
 DIAGNOSE_PATH = "/__bench/diagnose"
@@ -140,8 +140,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.diagnose:
         _shared = multiprocessing.Array("d", len(KINDS) * len(FIELDS))
-    voortgang.create_app = create_bench_app  # read by _run_gunicorn's loader in each worker
-    cli._run_gunicorn(args.host, args.port, args.workers, args.threads)
+    voortgang.create_app = create_bench_app  # read by run_server's loader in each worker
+    server.run_server(args.host, args.port, args.workers, args.threads)
 
 
 if __name__ == "__main__":

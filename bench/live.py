@@ -228,14 +228,14 @@ class Server:
     """bench.hello (the production gunicorn set-up plus the hello route) on a free port."""
 
     def __init__(self, instance: Path, workers: int, threads: int, diagnose: bool = False,
-                 module: str = "bench.hello"):
+                 module: str = "bench.hello", log_name: str = "server.log"):
         import socket
 
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = instance / "server.log"
+        self.log_path = instance / log_name
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", module, "--port", str(self.port),
@@ -420,13 +420,17 @@ async def throughput(name: str, ops: list, seconds: float, cpu: CPU, server: Ser
 
 
 async def micro(host: str, port: int, participants: list[Participant], concurrency: int,
-                seconds: float, rounds: int, cpu: CPU, server: Server | None = None) -> dict:
-    """hello, idle poll and autosave, interleaved for `rounds`, each at `concurrency`."""
+                seconds: float, rounds: int, cpu: CPU, server: Server | None = None,
+                reference: tuple[int, CPU] | None = None) -> dict:
+    """The yardstick's hello, hello, idle poll and autosave, interleaved for `rounds`, each
+    at `concurrency`. `reference`: the yardstick's port and CPU counter (bench/reference.py)."""
     # Each client task opens a new connection now and then, as browsers do: a server's
     # workers each accept their own connections, and a handful opened at the same
     # moment can land mostly on one worker and leave the other idle for the whole run.
     hello_conns = [Connection(host, port, requests_per_connection=REQUESTS_PER_CONNECTION)
                    for _ in range(concurrency)]
+    reference_conns = [Connection(host, reference[0], requests_per_connection=REQUESTS_PER_CONNECTION)
+                       for _ in range(concurrency)] if reference else []
 
     def hello_op(conn):
         async def op(kind: Kind) -> None:
@@ -469,17 +473,25 @@ async def micro(host: str, port: int, participants: list[Participant], concurren
         return op
 
     results: dict[str, list[dict]] = {"hello": [], "poll": [], "save": []}
+    if reference:
+        results["reference"] = []
     for _ in range(rounds):
-        for name, ops in (("hello", [hello_op(c) for c in hello_conns]),
-                          ("poll", [poll_op(p) for p in pollers]),
-                          ("save", [save_op(p, q) for p, q in savers])):
-            result = await throughput(name, ops, seconds, cpu, server)
+        kinds = [("hello", [hello_op(c) for c in hello_conns]),
+                 ("poll", [poll_op(p) for p in pollers]),
+                 ("save", [save_op(p, q) for p, q in savers])]
+        if reference:
+            kinds.insert(0, ("reference", [hello_op(c) for c in reference_conns]))
+        for name, ops in kinds:
+            if name == "reference":
+                result = await throughput(name, ops, seconds, reference[1])
+            else:
+                result = await throughput(name, ops, seconds, cpu, server)
             results[name].append(result)
             print(f"  {name:<6} {result['rps']:8.1f} req/s  p50 {percentile(result['kind'].latencies, 50):6.1f} ms"
                   f"  p95 {percentile(result['kind'].latencies, 95):6.1f} ms  errors {result['kind'].error_count}"
                   f"  cores: server {result['server_cores']:.2f} client {result['client_cores']:.2f}"
                   f" machine {result['machine_busy_cores']:.2f}", flush=True)
-    for conn in hello_conns:
+    for conn in hello_conns + reference_conns:
         conn.close()
     summary = {}
     for name, runs in results.items():
@@ -714,16 +726,20 @@ def verdict(ok: bool | None) -> str:
 def build_report(r: dict) -> tuple[str, list[tuple[str, str, str, str]]]:
     m, args, mic, real, br = r["machine"], r["args"], r["micro"], r["realistic"], r["browser"]
     hello = mic["hello"]["rps"]
-    poll_ratio, save_ratio = mic["poll"]["rps"] / hello, mic["save"]["rps"] / hello
+    # The targets' baseline: the yardstick (bench/reference.py), which measures the machine
+    # whatever server the app runs on; without it (--no-reference), hello on the same server.
+    yardstick = mic["reference"]["rps"] if "reference" in mic else hello
+    baseline = "yardstick" if "reference" in mic else "hello"
+    poll_ratio, save_ratio = mic["poll"]["rps"] / yardstick, mic["save"]["rps"] / yardstick
     save_lat = real["stats"]["save"].latencies
     errors = real["stats"].error_count + sum(mic[k]["errors"] for k in mic)
     bdelay_p95 = percentile(br["delays"], 95) if br else math.nan
     rows = [
         ("autosave p95 (all meetings at once)", fmt_ms(percentile(save_lat, 95)),
          f"≤ {TARGETS['autosave_p95_ms']} ms", verdict(percentile(save_lat, 95) <= TARGETS["autosave_p95_ms"])),
-        ("idle poll throughput / hello", f"{poll_ratio:.0%}", f"≥ {TARGETS['poll_ratio']:.0%}",
+        (f"idle poll throughput / {baseline}", f"{poll_ratio:.0%}", f"≥ {TARGETS['poll_ratio']:.0%}",
          verdict(poll_ratio >= TARGETS["poll_ratio"])),
-        ("autosave throughput / hello", f"{save_ratio:.0%}", f"≥ {TARGETS['save_ratio']:.0%}",
+        (f"autosave throughput / {baseline}", f"{save_ratio:.0%}", f"≥ {TARGETS['save_ratio']:.0%}",
          verdict(save_ratio >= TARGETS["save_ratio"])),
         ("errors", str(errors), "0", verdict(errors == 0)),
         ("lost writes", str(real["lost"]), "0", verdict(real["lost"] == 0)),
@@ -736,21 +752,24 @@ def build_report(r: dict) -> tuple[str, list[tuple[str, str, str, str]]]:
     add(f"Date: {r['date']}")
     add(f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['system']}, Python {m['python']}, "
         f"load average at start {m['loadavg']}")
-    worker_class = "sync" if args.threads == 1 else "gthread"  # as voortgang.cli._run_gunicorn
-    add(f"Server: gunicorn {worker_class}, {args.workers} workers × {args.threads} threads, SQLite (WAL) "
+    add(f"Server: voortgang serve (gunicorn + waitress), {args.workers} workers × {args.threads} threads, SQLite (WAL) "
         f"in a fresh instance folder")
     add(f"Parameters: {args.meetings} meetings ({2 * args.meetings} participants), "
         f"{args.concurrency} client connections × {args.rounds} rounds × {args.micro_seconds:g} s per kind, "
         f"{args.seconds:g} s together, {args.browser_rounds} browser rounds")
     add("")
     add(f"Throughput at {args.concurrency} concurrent connections (kept alive where the server allows it):")
-    add("| request | req/s | of hello | p50 | p95 | p99 | server CPU per request | server cores | client cores "
-        "| other processes' cores | errors |")
-    add("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for key, label in (("hello", "GET /__bench/hello"), ("poll", "idle poll (204)"), ("save", "autosave (200)")):
+    add("| request | req/s | of yardstick | of hello | p50 | p95 | p99 | server CPU per request | server cores "
+        "| client cores | other processes' cores | errors |")
+    add("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    kinds = [("hello", "GET /__bench/hello"), ("poll", "idle poll (204)"), ("save", "autosave (200)")]
+    if "reference" in mic:
+        kinds.insert(0, ("reference", "yardstick: bare Flask hello, gunicorn sync"))
+    for key, label in kinds:
         s = mic[key]
         others = s["machine_busy_cores"] - s["server_cores"] - s["client_cores"]
-        add(f"| {label} | {s['rps']:.0f} | {s['rps'] / hello:.0%} | {fmt_ms(s['p50'])} | {fmt_ms(s['p95'])} "
+        add(f"| {label} | {s['rps']:.0f} | {s['rps'] / yardstick:.0%} | {s['rps'] / hello:.0%} "
+            f"| {fmt_ms(s['p50'])} | {fmt_ms(s['p95'])} "
             f"| {fmt_ms(s['p99'])} | {fmt_ms(s['server_cores'] / s['rps'] * 1000)} | {s['server_cores']:.2f} "
             f"| {s['client_cores']:.2f} | {max(others, 0):.2f} | {s['errors']} |")
     add("")
@@ -930,6 +949,8 @@ def parse_args(argv=None):
                         help="measure the browser delay during the run together instead of after it")
     parser.add_argument("--diagnose", action="store_true",
                         help="have the server count time in the app, in SQL and on the SQLite write lock")
+    parser.add_argument("--no-reference", dest="reference", action="store_false",
+                        help="skip the yardstick (bench/reference.py); the targets then compare with hello")
     parser.add_argument("--server-module", default="bench.hello",
                         help="module that serves the app (to try a variant; default bench.hello)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary instance folder")
@@ -947,7 +968,7 @@ def main(argv=None) -> int:
     print(f"Voortgang live benchmark, {started:%Y-%m-%d %H:%M %Z}; {info['nproc']} CPUs ({info['cpu']}), "
           f"Python {info['python']}", flush=True)
     instance = Path(tempfile.mkdtemp(prefix="voortgang-bench-"))
-    server = None
+    server = reference = None
     try:
         t = time.monotonic()
         meetings = prepare_database(instance, args.meetings + 1)  # the last one is the browser's
@@ -956,6 +977,9 @@ def main(argv=None) -> int:
               flush=True)
         server = Server(instance, args.workers, args.threads, args.diagnose, args.server_module)
         print(f"server on {server.url} (log {server.log_path})", flush=True)
+        if args.reference:
+            reference = Server(instance, args.workers, 1, module="bench.reference", log_name="reference.log")
+            print(f"yardstick on {reference.url}", flush=True)
         cpu = CPU(server.process.pid)
         host, port = "127.0.0.1", server.port
         participants = [Participant(host, port, m, role) for m in meetings for role in ("manager", "employee")]
@@ -979,7 +1003,8 @@ def main(argv=None) -> int:
             print(f"throughput, {args.concurrency} connections, {args.rounds} × {args.micro_seconds:g} s each:",
                   flush=True)
             diag = server if args.diagnose else None
-            mic = await micro(host, port, participants, args.concurrency, args.micro_seconds, args.rounds, cpu, diag)
+            mic = await micro(host, port, participants, args.concurrency, args.micro_seconds, args.rounds, cpu, diag,
+                              (reference.port, CPU(reference.process.pid)) if reference else None)
             print(f"all {len(meetings)} meetings at once for {args.seconds:g} s ...", flush=True)
             if browser_thread is not None:
                 browser_thread.start()
@@ -1009,8 +1034,9 @@ def main(argv=None) -> int:
             print(f"\nwrote {write_docs(report, rows, args).relative_to(REPO)}")
         return 0 if all(row[3] in ("met", "n/a") for row in rows) else 1
     finally:
-        if server is not None:
-            server.stop()
+        for process in (server, reference):
+            if process is not None:
+                process.stop()
         if args.keep:
             print(f"instance folder kept: {instance}")
         else:

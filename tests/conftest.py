@@ -1,9 +1,11 @@
 """Fixtures: an app per test on a real, migrated database; clients; people."""
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,11 @@ for _name in [n for n in os.environ if n.startswith("VOORTGANG_")]:
 from voortgang import create_app  # noqa: E402
 from voortgang.extensions import db  # noqa: E402
 
+# The fingerprinted, compressed static files are built once for the whole run, not per
+# test's instance folder (voortgang/assets.py).
+ASSETS_FOLDER = tempfile.mkdtemp(prefix="voortgang-test-assets-")
+atexit.register(shutil.rmtree, ASSETS_FOLDER, True)
+
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 PASSWORD = "correct horse battery staple"
 
@@ -38,6 +45,7 @@ BASE_CONFIG = {
     "ARGON2_TIME_COST": 1,
     "ARGON2_MEMORY_COST": 8,
     "ARGON2_PARALLELISM": 1,
+    "ASSETS_FOLDER": ASSETS_FOLDER,
 }
 
 

@@ -39,13 +39,14 @@ def run_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subpro
 class Server:
     """`voortgang serve` on a free port; stopped with stop() or as a context manager."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2, threads: int = 1, port: int | None = None):
+    def __init__(self, env: dict[str, str], workers: int | None = 2, threads: int = 1, port: int | None = None):
+        """workers=None: the defaults of `voortgang serve`, as `make run` uses them."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(Path(env["VOORTGANG_INSTANCE_PATH"]) / f"server-{self.port}.log", "w")
+        sizing = [] if workers is None else ["--workers", str(workers), "--threads", str(threads)]
         self.process = subprocess.Popen(
-            [VOORTGANG, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(workers), "--threads", str(threads)],
+            [VOORTGANG, "serve", "--host", "127.0.0.1", "--port", str(self.port), *sizing],
             env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60

@@ -100,10 +100,10 @@ def user_add(email, name, admin, manager_email, locale, password_stdin) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=lambda: default_workers(),
               show_default="2 per CPU, at most 8", help="Worker processes.")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Threads per worker (1: gunicorn's sync workers; more: gthread workers).")
+              help="Threads per worker process.")
 @with_appcontext
 def serve(host: str, port: int, workers: int, threads: int) -> None:
-    """Run migrations, then serve the app with gunicorn."""
+    """Run migrations, then serve the app (gunicorn's processes, each serving with waitress)."""
     from .auth.service import create_setup_token
     from .extensions import db
 
@@ -120,7 +120,9 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         click.echo(f"  {external_url(path, host, port)}")
         click.echo("")
     click.echo(f"Serving on http://{host}:{port} (stop with Ctrl+C)")
-    _run_gunicorn(host, port, workers, threads)
+    from .server import run_server
+
+    run_server(host, port, workers, threads)
 
 
 def default_workers() -> int:
@@ -132,37 +134,6 @@ def default_workers() -> int:
     share a GIL; two per CPU keep the CPUs busy while one waits for the database.
     """
     return min(2 * (os.cpu_count() or 1), 8)
-
-
-def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
-    from gunicorn.app.base import BaseApplication
-
-    class Server(BaseApplication):
-        def load_config(self):
-            bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            settings = {
-                "bind": bind,
-                "workers": workers,
-                "threads": threads,
-                # One request at a time per process: a process that is busy does not
-                # accept, so the requests spread over the idle ones. With threads, a
-                # process accepts while busy and queues the requests in its threads.
-                "worker_class": "sync" if threads == 1 else "gthread",
-                "accesslog": "-",
-                "timeout": 60,
-                "graceful_timeout": 20,
-                # No control socket in $HOME: several servers may run side by side.
-                "control_socket_disable": True,
-            }
-            for key, value in settings.items():
-                self.cfg.set(key, value)
-
-        def load(self):
-            from . import create_app
-
-            return create_app()
-
-    Server().run()
 
 
 @click.command("backup")

@@ -79,6 +79,13 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_STARTTLS": True,
     "SMTP_SSL": False,
     "SMTP_TIMEOUT": 15,
+    # Where the fingerprinted, compressed copies of static/ are kept (assets.py);
+    # unset: "assets" in the instance folder.
+    "ASSETS_FOLDER": None,
+    # Responses worth compressing (Flask-Compress); brotli, else gzip, as the browser accepts.
+    "COMPRESS_MIMETYPES": ["text/html", "application/json", "text/csv", "text/calendar", "text/plain"],
+    "COMPRESS_ALGORITHM": ["br", "gzip"],
+    "COMPRESS_ALGORITHM_STREAMING": ["br", "gzip"],
     # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
     "ARGON2_TIME_COST": 2,
     "ARGON2_MEMORY_COST": 19 * 1024,

@@ -1,5 +1,6 @@
 """Flask extensions, created unbound; `create_app` binds them."""
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -26,3 +27,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Pages, fragments and downloads, compressed as they are sent (static files: assets.py).
+compress = Compress()
