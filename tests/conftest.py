@@ -154,6 +154,9 @@ def app(instance_path, app_config) -> Iterator[Flask]:
     """
     app = create_app(app_config)
     yield app
+    courier = app.extensions.get("voortgang.courier")
+    if courier is not None:
+        courier.stop()
     with app.app_context():
         db.engine.dispose()
 

@@ -729,6 +729,48 @@ def test_access(key, world):
     assert not problems, "\n".join(problems)
 
 
+# Routes of one conversation: checked again after its employee moved to another manager.
+CONVERSATION_ROUTES = sorted(key for key, route in MATRIX.items() if route.conversation)
+
+
+@pytest.mark.parametrize("key", CONVERSATION_ROUTES, ids=lambda key: f"{key[1]} {key[0]}")
+def test_access_after_the_employee_moved_to_another_manager(key, world):
+    """An administrator moves Eva from Mia's team to Max's. Her open conversation moves to
+    Max, who then gets exactly what its manager gets, and Mia what a bystanding manager
+    gets; her completed conversation stays with the two people who held it (Mia)."""
+    route = MATRIX[key]
+    for actor in ACTORS:
+        world.clients[actor]
+    eva, mia, max_ = world.people[EMP], world.people[MGR], world.people[OMGR]
+    response = world.clients[ADMIN].post(f"/admin/people/{eva.id}", data={
+        "email": eva.email, "name": eva.name, "manager": str(max_.id), "locale": eva.locale or ""})
+    assert response.status_code == 303, response.status_code
+    with world.app.app_context():
+        open_, completed = (db.session.get(Conversation, world.conversations[k].id) for k in ("open", "completed"))
+        assert (open_.manager_id, completed.manager_id) == (max_.id, mia.id)
+    prepare(world, route)
+    problems = []
+    if route.completed is not None:
+        problems += run_matrix(world, key, route, "completed", route.completed)
+    # From here on the open conversation's manager is Max, and Mia is the other manager.
+    world.people = {**world.people, MGR: max_, OMGR: mia}
+    clients = world.clients
+    world.clients = {**clients, MGR: clients[OMGR], OMGR: clients[MGR]}
+    problems += run_matrix(world, key, route, "open", route.expect)
+    assert not problems, "\n".join(problems)
+
+
+def test_both_participants_are_told_on_the_page_that_the_conversation_moved(world):
+    eva, max_ = world.people[EMP], world.people[OMGR]
+    world.clients[ADMIN].post(f"/admin/people/{eva.id}", data={
+        "email": eva.email, "name": eva.name, "manager": str(max_.id), "locale": eva.locale or ""})
+    for actor in (EMP, OMGR):
+        page = world.clients[actor].get(f"/conversations/{world.open.id}").get_data(as_text=True)
+        assert "this conversation moved from Mia Manager to Max Manager" in page, actor
+    assert world.clients[MGR].get(f"/conversations/{world.open.id}").status_code == 404
+    assert world.clients[MGR].get(f"/conversations/{world.completed.id}").status_code == 200
+
+
 # Routes that name a question, talking point or agreement in their path.
 OBJECT_ROUTES = sorted(endpoint for (endpoint, _method), route in MATRIX.items() if route.objects)
 # Only the author of a talking point edits or removes it.

@@ -1,7 +1,7 @@
 """Data safety: no lost autosave under concurrency, an online backup that restores,
 a hard crash that loses nothing acknowledged, and migrations that keep every row.
 
-Tests 1-3 run real `voortgang serve` processes (gunicorn, 2 workers x 4 threads).
+Tests 1-3 run real `voortgang serve` processes (2 single-threaded worker processes).
 Run with `pytest -s` to see the figures they print.
 """
 from __future__ import annotations
@@ -728,3 +728,72 @@ def test_a_migration_that_breaks_foreign_keys_is_rolled_back(instance_path, tmp_
         assert "broken_child" not in sqlite_tables(conn)
     finally:
         conn.close()
+
+
+# --- Signing while the other side's autosave withdraws the signatures ---------------------------
+
+
+def test_signing_and_a_withdrawing_autosave_at_once_never_leave_one_signature(app, team):
+    """The employee signs at the moment the manager (who signed) changes an answer, which
+    withdraws the signatures. Whatever wins, a completed record has both signatures and a
+    withdrawn one is open. On PostgreSQL this needs the row lock in `sign` (SQLite's
+    BEGIN IMMEDIATE serialises writers anyway)."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from voortgang.conversations import service
+    from voortgang.conversations.service import Invalid, ReadOnly
+    from voortgang.models import Conversation, ConversationQuestion, User
+
+    outcomes = Counter()
+    for round_ in range(25 if POSTGRES_URL else 5):
+        with app.test_request_context(method="POST"):
+            mia, eva = db.session.get(User, team.mia.id), db.session.get(User, team.eva.id)
+            conversation = service.plan_conversation(
+                mia, employee_id=eva.id, manager_id=mia.id, scheduled_at=datetime(2026, 12, 1, 10, tzinfo=UTC))
+            cid = conversation.id
+            qid = db.session.scalar(select(ConversationQuestion.id).where(
+                ConversationQuestion.conversation_id == cid).order_by(ConversationQuestion.id).limit(1))
+            service.set_next_evaluation(mia, cid, date(2027, 6, 1))
+            service.propose_close(mia, cid)
+            service.sign(mia, cid)
+        start = threading.Barrier(2)
+
+        def employee_signs():
+            with app.test_request_context(method="POST"):
+                actor = db.session.get(User, team.eva.id)
+                db.session.rollback()  # hold no lock at the start line
+                start.wait()
+                try:
+                    service.sign(actor, cid)
+                except (Invalid, ReadOnly):
+                    pass  # the autosave won: no longer awaiting signatures
+                finally:
+                    db.session.remove()
+
+        def manager_saves():
+            with app.test_request_context(method="POST"):
+                actor = db.session.get(User, team.mia.id)
+                db.session.rollback()  # hold no lock at the start line
+                start.wait()
+                try:
+                    service.save_answer(actor, cid, qid, f"A late thought {round_}", 0)
+                except ReadOnly:
+                    pass  # the signature won: the record is completed and read-only
+                finally:
+                    db.session.remove()
+
+        threads = [threading.Thread(target=employee_signs), threading.Thread(target=manager_saves)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        with app.app_context():
+            c = db.session.get(Conversation, cid)
+            state = (c.status, c.employee_signed_at is not None, c.manager_signed_at is not None)
+            db.session.rollback()
+        assert state in {("completed", True, True), ("awaiting_signatures", False, False),
+                         ("awaiting_signatures", True, False)}, f"round {round_}: {state}"
+        outcomes[state] += 1
+    print("sign/autosave race outcomes:", dict(outcomes))

@@ -1,31 +1,61 @@
 """E-mail through a real local SMTP server (aiosmtpd): content, language, reminders once."""
 import email
 import email.policy
+import socket
+import threading
+import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
+from sqlalchemy import func, select, update
+
 from voortgang import mail
 from voortgang.conversations import service
+from voortgang.database import utcnow
 from voortgang.extensions import db
-from voortgang.models import User
+from voortgang.models import OutgoingMail, User
 
 from .servers import free_port
 from .helpers import plan
 
 
 class Inbox:
-    def __init__(self):
-        self.messages = []
+    """A real SMTP server's received mail. Mail leaves the app after the commit, from its
+    courier thread: every look at the inbox first waits until the outbox has nothing due."""
+
+    def __init__(self, app):
+        self.app = app
+        self.received = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        self.received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
 
+    def settle(self, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.app.app_context():
+                busy = db.session.scalar(select(func.count()).select_from(OutgoingMail).where(
+                    OutgoingMail.state.in_(("queued", "sending")), OutgoingMail.next_attempt_at <= utcnow()))
+                db.session.rollback()
+            if not busy:
+                return
+            assert time.monotonic() < deadline, f"{busy} message(s) still in the outbox"
+            time.sleep(0.05)
+
+    def all(self):  # a method: aiosmtpd looks at every attribute of its handler
+        self.settle()
+        return self.received
+
+    def clear(self):
+        self.settle()
+        self.received.clear()
+
     def to(self, address):
-        return [m for m in self.messages if address in m["To"]]
+        return [m for m in self.all() if address in m["To"]]
 
     def body(self, message):
         return message.get_body(preferencelist=("plain",)).get_content()
@@ -33,7 +63,7 @@ class Inbox:
 
 @pytest.fixture
 def inbox(app):
-    handler = Inbox()
+    handler = Inbox(app)
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, SMTP_STARTTLS=False,
@@ -59,15 +89,15 @@ def test_waiting_for_your_signature(app, team, login_as, inbox):
     mia, eva = login_as(team.mia), login_as(team.eva)
     cid = int(plan(mia, team.eva).headers["Location"].rsplit("/", 1)[1])
     mia.post(f"/conversations/{cid}/next-evaluation", data={"next_evaluation": "2027-06-01"})
-    inbox.messages.clear()
+    inbox.clear()
     mia.post(f"/conversations/{cid}/propose-close")
-    [message] = inbox.messages
+    [message] = inbox.all()
     assert "eva@example.org" in message["To"] and "handtekening" in message["Subject"]
     eva.post(f"/conversations/{cid}/sign")
     [reminder] = inbox.to("mia@example.org")
     assert reminder["Subject"] == "Your signature is needed on a progress conversation"
     mia.post(f"/conversations/{cid}/sign")
-    assert len(inbox.messages) == 2  # completed: nobody left to ask
+    assert len(inbox.all()) == 2  # completed: nobody left to ask
 
 
 def test_without_smtp_nothing_is_sent_and_nothing_fails(app, team, login_as):
@@ -76,8 +106,106 @@ def test_without_smtp_nothing_is_sent_and_nothing_fails(app, team, login_as):
 
 
 def test_smtp_failure_never_breaks_the_request(app, team, login_as):
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_STARTTLS=False, SMTP_TIMEOUT=2)
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_STARTTLS=False, SMTP_TIMEOUT=2,
+                      BASE_URL="https://voortgang.example.org")
     assert plan(login_as(team.mia), team.eva).status_code == 303
+
+
+def outbox(app):
+    with app.app_context():
+        rows = [(m.kind, m.to_address, m.state, m.attempts) for m in
+                db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id))]
+        db.session.rollback()
+        return rows
+
+
+def wait_for(condition, timeout: float = 10):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def silent_smtp():
+    """A mail server that accepts connections and never says a word."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    listener.close()
+
+
+def test_mail_leaves_after_the_request_so_a_slow_mail_server_holds_up_nobody(app, team, client, silent_smtp):
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=silent_smtp, SMTP_STARTTLS=False, SMTP_TIMEOUT=5,
+                      BASE_URL="https://voortgang.example.org")
+    timings = {}
+    for address in ("eva@example.org", "nobody@example.org"):
+        started = time.monotonic()
+        assert client.post("/forgot-password", data={"email": address}).status_code == 303
+        timings[address] = time.monotonic() - started
+    # Sent inside the request, each known address would wait the 5 s SMTP timeout.
+    assert max(timings.values()) < 1, timings
+    wait_for(lambda: outbox(app)[0][2] == "sending")  # the courier is talking to the server
+    [(kind, to, state, attempts)] = outbox(app)
+    assert (kind, to, attempts) == ("password_link", "eva@example.org", 1)
+    wait_for(lambda: outbox(app)[0][2] == "queued", timeout=15)  # timed out: back in the queue
+    with app.app_context():
+        row = db.session.scalars(select(OutgoingMail)).one()
+        assert row.next_attempt_at > utcnow() + timedelta(seconds=30) and "timed out" in row.last_error
+
+
+def test_failed_mail_is_retried_and_delivered_once(app, team, login_as, inbox):
+    port = app.config["SMTP_PORT"]
+    app.config["SMTP_PORT"] = free_port()  # nothing listens there
+    assert plan(login_as(team.mia), team.eva).status_code == 303
+    wait_for(lambda: outbox(app) and outbox(app)[0][3] == 1 and outbox(app)[0][2] == "queued")
+    assert inbox.received == []
+    app.config["SMTP_PORT"] = port
+    with app.app_context():
+        assert mail.deliver_due() == 0  # not due yet: it waits a minute after a failure
+        db.session.execute(update(OutgoingMail).values(next_attempt_at=utcnow()))
+        db.session.commit()
+        assert mail.deliver_due() == 1
+        assert mail.deliver_due() == 0
+    assert [m["Subject"] for m in inbox.to("eva@example.org")] == ["Voortgangsgesprek gepland met Mia"]
+    assert [row[2:] for row in outbox(app)] == [("sent", 2)]
+
+
+def test_mail_of_a_process_that_died_while_sending_is_not_sent_again(app, team, login_as, inbox):
+    with app.app_context():  # as a process leaves it when it dies while the server is talking
+        db.session.add(OutgoingMail(kind="password_link", user_id=team.eva.id, to_address="eva@example.org",
+                                    message=b"Subject: x\r\n\r\nx\r\n", state="sending", attempts=1,
+                                    claimed_at=utcnow() - timedelta(minutes=11)))
+        db.session.commit()
+        assert mail.deliver_due() == 0
+    assert inbox.received == []
+    assert [row[2] for row in outbox(app)] == ["unknown"]
+
+
+def test_mail_of_a_transaction_that_rolled_back_is_never_sent(app, team, inbox):
+    with app.app_context():
+        eva = db.session.get(User, team.eva.id)
+        assert mail.password_link(eva, "https://voortgang.example.org/password/x", invitation=False)
+        db.session.rollback()
+    assert outbox(app) == [] and inbox.all() == []
 
 
 def test_remind_sends_each_reminder_once(app, team, login_as, inbox, runner):
@@ -94,10 +222,10 @@ def test_remind_sends_each_reminder_once(app, team, login_as, inbox, runner):
         service.propose_close(mia, done.id)
         service.sign(mia, done.id)
         service.sign(eva, done.id)
-    inbox.messages.clear()
+    inbox.clear()
     result = runner.invoke(args=["remind"])
     assert result.exit_code == 0, result.output
-    subjects = sorted((m["To"].split("<")[-1].rstrip(">"), m["Subject"]) for m in inbox.messages)
+    subjects = sorted((m["To"].split("<")[-1].rstrip(">"), m["Subject"]) for m in inbox.all())
     assert subjects == sorted([
         ("eva@example.org", "Morgen: je voortgangsgesprek met Mia"),
         ("mia@example.org", "Tomorrow: your progress conversation with Eva"),
@@ -105,9 +233,9 @@ def test_remind_sends_each_reminder_once(app, team, login_as, inbox, runner):
         ("mia@example.org", "The next progress conversation is due soon"),
         ("eva@example.org", "Een afspraak is te laat"),
     ])
-    inbox.messages.clear()
+    inbox.clear()
     assert runner.invoke(args=["remind"]).exit_code == 0
-    assert inbox.messages == []  # once each
+    assert inbox.all() == []  # once each
 
 
 def test_remind_without_smtp_says_so(runner):
@@ -135,7 +263,7 @@ def test_forgot_password_mails_a_link_only_to_known_people(app, team, client, in
     for address in ("eva@example.org", "nobody@example.org"):
         response = client.post("/forgot-password", data={"email": address})
         assert response.status_code in (200, 303)
-    [message] = inbox.messages
+    [message] = inbox.all()
     assert "eva@example.org" in message["To"] and message["Subject"] == "Stel je wachtwoord voor Voortgang in"
     assert "/password/" in inbox.body(message)
 

@@ -1,10 +1,15 @@
 #!/bin/sh
-# What `make test` needs beyond the Python packages: Debian's Chromium for the browser
-# tests (Playwright drives it; it never downloads a browser of its own) and fonts for it;
-# caddy, to validate the deployment guide's Caddyfile.
+# What `make test` needs beyond the Python packages:
+# - Debian's Chromium and fonts, for the browser tests (Playwright drives it; it never
+#   downloads a browser of its own);
+# - caddy, to validate the deployment guide's Caddyfile;
+# - Java and the W3C Nu HTML checker (npm package vnu-jar, into .venv/vnu), for the
+#   HTML test.
 # As root on Debian, missing packages are installed with apt-get; otherwise one line
 # says what to install, and the run stops.
 set -eu
+VNU_VERSION=26.9.27
+VNU_JAR=.venv/vnu/node_modules/vnu-jar/build/dist/vnu.jar
 
 missing=""
 if [ -z "${VOORTGANG_TEST_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
@@ -14,15 +19,25 @@ if [ ! -d /usr/share/fonts/truetype/liberation ] && [ ! -d /usr/share/fonts/true
   missing="$missing fonts-liberation"
 fi
 command -v caddy >/dev/null 2>&1 || missing="$missing caddy"
-[ -z "$missing" ] && exit 0
-
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "Installing for the browser tests:$missing"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  # shellcheck disable=SC2086
-  apt-get install -y -qq --no-install-recommends $missing >/dev/null
-  exit 0
+command -v java >/dev/null 2>&1 || missing="$missing default-jre-headless"
+if [ -z "${VOORTGANG_TEST_VNU:-}" ] && [ ! -f "$VNU_JAR" ]; then
+  command -v npm >/dev/null 2>&1 || missing="$missing npm"
 fi
-echo "make test needs:$missing (Debian: sudo apt-get install$missing; or set VOORTGANG_TEST_CHROMIUM to a Chromium binary)" >&2
-exit 1
+
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing for the tests:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  else
+    echo "make test needs:$missing (Debian: sudo apt-get install$missing; or set VOORTGANG_TEST_CHROMIUM to a Chromium binary)" >&2
+    exit 1
+  fi
+fi
+
+if [ -z "${VOORTGANG_TEST_VNU:-}" ] && [ ! -f "$VNU_JAR" ]; then
+  echo "Installing the Nu HTML checker (vnu-jar $VNU_VERSION) into .venv/vnu"
+  npm install --silent --no-audit --no-fund --prefix .venv/vnu "vnu-jar@$VNU_VERSION" >/dev/null
+fi

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import get_locale
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (registers the SQLite connection events)
@@ -27,7 +27,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_path=str(instance_path) if instance_path else None,
         instance_relative_config=True,
     )
-    os.makedirs(app.instance_path, exist_ok=True)
     load_config(app, test_config)
 
     if app.config["PROXY_FIX"]:
@@ -55,7 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .conversations import bp as conversations_bp
     from .main import bp as main_bp
     from .records import bp as records_bp
-    from .main.routes import render_error
+    from .main.routes import refuse_unknown_host, render_error
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
@@ -69,6 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(people_bp)
     app.register_blueprint(profile_bp)
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(SecurityError, refuse_unknown_host)
 
     from .cli import register_commands
 

@@ -65,7 +65,7 @@ def _write_once(path: Path, content: bytes) -> None:
     last, so its presence means the whole set is complete (processes may start together)."""
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if path.suffix.lower() not in COMPRESSED_FORMATS and content:
         for suffix, compress in ((".br", Compressor.compress_brotli), (".gz", Compressor.compress_gzip)):
             packed = compress(content)
@@ -79,7 +79,7 @@ def _write_atomically(path: Path, content: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o600)  # read by the app itself only, like everything in the instance folder
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -1,7 +1,6 @@
 """The `voortgang` command group (also reachable as `flask --app voortgang ...`)."""
 from __future__ import annotations
 
-import ipaddress
 import os
 import sqlite3
 import sys
@@ -29,25 +28,13 @@ def main() -> None:
         set_debug_flag=False,
         help="Voortgang: the voortgangsgesprek, an equal two-way progress conversation.",
     )
-    cli.main(prog_name="voortgang")
+    from .config import ConfigError
 
-
-def external_url(path: str, host: str | None = None, port: int | None = None) -> str:
-    """Return an absolute URL for `path`, from VOORTGANG_BASE_URL or the serve address."""
-    base = current_app.config.get("BASE_URL")
-    if not base:
-        shown_host = host or "127.0.0.1"
-        if _is_unspecified(shown_host):  # listening everywhere: show a link that works here
-            shown_host = "127.0.0.1"
-        base = f"http://{shown_host}:{port or 5000}"
-    return base.rstrip("/") + path
-
-
-def _is_unspecified(host: str) -> bool:
     try:
-        return ipaddress.ip_address(host).is_unspecified
-    except ValueError:
-        return False
+        cli.main(prog_name="voortgang")
+    except ConfigError as error:  # one clear line, no traceback
+        click.echo(f"voortgang: configuration error: {error}", err=True)
+        sys.exit(2)
 
 
 @click.group("user")
@@ -87,11 +74,10 @@ def user_add(email, name, admin, manager_email, locale, password_stdin) -> None:
         raise click.ClickException(str(error)) from None
     click.echo(f"Created {user.name} <{user.email}> (id {user.id}).")
     if password is None:
-        from flask import url_for
+        from .links import public_url
 
-        with current_app.test_request_context():
-            path = url_for("auth.set_password_with_token", token=make_password_token(user))
-        click.echo(f"Link to set the password (valid 7 days, once): {external_url(path)}")
+        link = public_url("auth.set_password_with_token", token=make_password_token(user))
+        click.echo(f"Link to set the password (valid 7 days, once): {link}")
 
 
 @click.command("serve")
@@ -111,13 +97,11 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     token = create_setup_token()
     db.session.remove()
     if token:
-        from flask import url_for
+        from .links import public_url
 
-        with current_app.test_request_context():
-            path = url_for("auth.setup", token=token)
         click.echo("")
         click.echo("  Voortgang has nobody yet. Open this one-time link to create the administrator:")
-        click.echo(f"  {external_url(path, host, port)}")
+        click.echo(f"  {public_url('auth.setup', token=token, serve_host=host, serve_port=port)}")
         click.echo("")
     click.echo(f"Serving on http://{host}:{port} (stop with Ctrl+C)")
     from .server import run_server
@@ -205,9 +189,13 @@ def remind() -> None:
     if not mail.enabled():
         click.echo("E-mail is not configured (VOORTGANG_SMTP_HOST): no reminders sent.")
         return
-    with current_app.test_request_context(base_url=current_app.config.get("BASE_URL") or "http://localhost"):
-        sent = mail.due_reminders(date.today())
-    click.echo(f"Sent {sent} reminder(s).")
+    queued = mail.due_reminders(date.today())
+    mail.courier(current_app).stop()  # woken by the commits above: let it finish its round
+    mail.deliver_due()  # and deliver the rest here, before the command ends
+    waiting = mail.waiting()
+    click.echo(f"{queued} reminder(s) due and sent." if not waiting else
+               f"{queued} reminder(s) due; {waiting} e-mail(s) wait for a retry: the mail server did not "
+               "take them (see the log; the app's processes and the next run try again).")
 
 
 def register_commands(app: Flask) -> None:

@@ -7,6 +7,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -68,6 +69,11 @@ DEFAULTS: dict[str, Any] = {
     # ... and after this long in any case.
     "SESSION_ABSOLUTE_HOURS": 12,
     "ANSWER_MAX_LENGTH": 10_000,
+    # The largest request body; larger ones are refused (413) before they are parsed. The
+    # CSV import (people/service.py MAX_IMPORT_BYTES, 256 KiB) is the largest thing anyone
+    # sends, and pasted text travels url-encoded (up to three times its size), so its own
+    # clear message answers files up to here.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
     # Public address for links printed by the CLI and sent by e-mail (e.g. https://voortgang.example.org).
     "BASE_URL": None,
     # E-mail is optional: without SMTP_HOST nothing is sent and the app shows links instead.
@@ -118,8 +124,6 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
         key = name[len(ENV_PREFIX):]
         key = ENV_ALIASES.get(key, key)
         settings[key] = _parse(name, key, raw)
-    if "SESSION_COOKIE_SECURE" in settings:
-        settings["REMEMBER_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
     return settings
 
 
@@ -134,6 +138,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     instance = Path(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'voortgang.db'}"
+    keep_private(instance, app.config["SQLALCHEMY_DATABASE_URI"])
     options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         from .database import SerialWriteConnection
@@ -148,6 +153,12 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(instance)
     check_config(app.config)
+    # The remember cookie is as secure as the session cookie, however that was set.
+    app.config["REMEMBER_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])
+    if app.config.get("TRUSTED_HOSTS") is None:
+        from .links import trusted_hosts
+
+        app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config.get("BASE_URL"))
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
     app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=app.config["REMEMBER_DAYS"])
 
@@ -162,6 +173,54 @@ def check_config(config: dict[str, Any]) -> None:
         )
     if config["DEFAULT_LOCALE"] not in LOCALES:
         raise ConfigError(f"{ENV_PREFIX}DEFAULT_LOCALE must be one of {', '.join(LOCALES)}")
+    base = config.get("BASE_URL")
+    if base:
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ConfigError(f"{ENV_PREFIX}BASE_URL must be the app's public address, "
+                              f"like https://voortgang.example.org (got {base!r})")
+    elif config.get("SMTP_HOST"):
+        raise ConfigError(f"{ENV_PREFIX}BASE_URL must be set when e-mail is on ({ENV_PREFIX}SMTP_HOST): "
+                          "the links in e-mails need the app's public address")
+
+
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+
+
+def keep_private(instance: Path, database_uri: str) -> None:
+    """The instance folder (0700) and the SQLite database (0600): personnel records are for
+    the app's own user only, not for every local account.
+
+    A new database file is created empty with mode 0600 before SQLite opens it; SQLite
+    gives its -wal and -shm files the mode of the database file. Existing files that
+    are readable by others are tightened (when this user owns them).
+    """
+    instance.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    _tighten(instance, PRIVATE_DIR)
+    if not database_uri.startswith("sqlite"):
+        return
+    from sqlalchemy.engine import make_url
+
+    name = make_url(database_uri).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.exists() and path.parent.is_dir():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+        except FileExistsError:
+            pass  # another process was first
+    for file in (path, Path(f"{name}-wal"), Path(f"{name}-shm"), Path(f"{name}-writer.lock")):
+        _tighten(file, PRIVATE_FILE)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    try:
+        info = path.stat()
+        if info.st_uid == os.getuid() and info.st_mode & 0o777 & ~mode:
+            os.chmod(path, mode)
+    except FileNotFoundError:
+        pass
 
 
 def instance_secret_key(instance: Path) -> str:

@@ -133,9 +133,9 @@ def writing():
     What the block decides must rest on what it reads inside, or on a condition in
     its UPDATE, since anything read before may have changed.
     """
+    setattr(g, WRITING, True)  # first: these commits leave the request's later transactions as they were
     if db.session().in_transaction():
         db.session.commit()  # ends the read transaction (objects read so far are expired)
-    setattr(g, WRITING, True)
     try:
         yield
         db.session.commit()
@@ -183,7 +183,8 @@ def _sqlite_begin(conn) -> None:
 @event.listens_for(Session, "after_commit")
 def _after_commit(session) -> None:
     """After a request's write is committed, the rest of the request only reads."""
-    if has_request_context() and request.method not in ("GET", "HEAD") and not _reads_first():
+    if (has_request_context() and request.method not in ("GET", "HEAD") and not _reads_first()
+            and not g.get(WRITING, False)):
         g.setdefault(READS_ONLY, True)
 
 

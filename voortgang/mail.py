@@ -1,22 +1,46 @@
 """Optional e-mail: invitations, password links, notifications and reminders, each in the
-recipient's language. Without VOORTGANG_SMTP_HOST nothing is sent and nothing fails."""
+recipient's language. Without VOORTGANG_SMTP_HOST nothing is sent and nothing fails.
+
+Nothing is sent inside a request. `send` renders the message and adds it to the outbox in
+the caller's transaction, so a mail exists exactly when what it tells about was committed;
+after the commit the process's courier (a background thread) delivers it. A slow or
+failing mail server therefore never holds up a request, and the time a request takes
+shows nothing about whether a mail went out (forgot password). Delivery is retried with
+growing pauses for about a day; a message is claimed (queued → sending) by one process
+before it is handed to the SMTP server, and one whose process died while sending is
+marked unknown rather than sent again: never twice. `voortgang remind` delivers what it
+queued before it exits.
+"""
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
+import threading
 from datetime import date, timedelta
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
-from contextlib import nullcontext
-
-from flask import current_app, has_request_context, render_template, url_for
+from flask import Flask, current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
+from .database import utcnow
 from .extensions import db
-from .models import Conversation, SentReminder, User
+from .links import public_url, uid_domain
+from .models import Conversation, OutgoingMail, SentReminder, User
+
+log = logging.getLogger(__name__)
+# Pauses before the next attempt after a failure; then the message is given up (failed).
+RETRY_AFTER = [timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720)]
+# A message this long in "sending" was left by a process that died mid-delivery.
+ABANDONED_AFTER = timedelta(minutes=10)
+# The courier looks at the outbox at least this often (retries), and at once after a commit.
+SWEEP_SECONDS = 60
+_QUEUED = "voortgang.outbox.queued"
 
 
 def enabled() -> bool:
@@ -27,38 +51,15 @@ def _locale(user: User) -> str:
     return user.locale or current_app.config["DEFAULT_LOCALE"]
 
 
-def _deliver(message: EmailMessage) -> None:
-    config = current_app.config
-    host, port = config["SMTP_HOST"], int(config.get("SMTP_PORT") or 587)
-    timeout = float(config.get("SMTP_TIMEOUT") or 15)
-    if config.get("SMTP_SSL"):
-        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
-    else:
-        client = smtplib.SMTP(host, port, timeout=timeout)
-    with client:
-        if config.get("SMTP_STARTTLS") and not config.get("SMTP_SSL"):
-            client.starttls(context=ssl.create_default_context())
-        if config.get("SMTP_USERNAME"):
-            client.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD") or "")
-        client.send_message(message)
-
-
-def _url_context():
-    """Links need a request; outside one (CLI, cron) build them for VOORTGANG_BASE_URL."""
-    if has_request_context():
-        return nullcontext()
-    return current_app.test_request_context(base_url=current_app.config.get("BASE_URL") or "http://localhost")
-
-
 def send(user: User, template: str, subject_fn, attachments=(), **context) -> bool:
-    """Render `mail/<template>.txt` in the recipient's language and send it.
+    """Render `mail/<template>.txt` in the recipient's language and put it in the outbox.
 
-    Returns True when it was handed to the SMTP server; False when e-mail is off or
-    failed (logged: a mail problem never breaks what the person was doing).
+    Part of the caller's transaction: delivered after it commits, dropped if it rolls
+    back. Returns True when queued; False when e-mail is off.
     """
     if not enabled():
         return False
-    with _url_context(), force_locale(_locale(user)):
+    with force_locale(_locale(user)):
         subject = subject_fn()
         body = render_template(f"mail/{template}.txt", person=user, **context)
         extra = [(name, content_type, build()) for name, content_type, build in attachments]
@@ -66,25 +67,176 @@ def send(user: User, template: str, subject_fn, attachments=(), **context) -> bo
     message["Subject"] = subject
     message["From"] = current_app.config.get("SMTP_FROM") or "voortgang@localhost"
     message["To"] = formataddr((user.name, user.email))
-    message["Message-ID"] = make_msgid(domain="voortgang")
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = make_msgid(domain=uid_domain())
     message.set_content(body)
     for filename, content_type, content in extra:
         maintype, subtype = content_type.split("/")
         message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
-    try:
-        _deliver(message)
-    except (OSError, smtplib.SMTPException) as error:
-        current_app.logger.warning("e-mail to user %s (%s) failed: %s", user.id, template, error)
-        return False
-    current_app.logger.info("e-mail %s sent to user %s", template, user.id)
+    db.session.add(OutgoingMail(kind=template, user_id=user.id, to_address=user.email,
+                                message=message.as_bytes(policy=SMTP_POLICY)))
+    db.session.info[_QUEUED] = True
     return True
 
 
+@event.listens_for(Session, "after_commit")
+def _wake_courier(session) -> None:
+    if session.info.pop(_QUEUED, False):
+        courier(current_app._get_current_object()).wake()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_queued(session) -> None:
+    session.info.pop(_QUEUED, None)
+
+
+# --- Delivery ---------------------------------------------------------------------------------
+
+
+class PermanentFailure(Exception):
+    """The mail server refused the message for good (a 5xx answer): do not retry."""
+
+
+def _deliver(to_address: str, message: bytes) -> None:
+    config = current_app.config
+    host, port = config["SMTP_HOST"], int(config.get("SMTP_PORT") or 587)
+    timeout = float(config.get("SMTP_TIMEOUT") or 15)
+    if config.get("SMTP_SSL"):
+        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(host, port, timeout=timeout)
+    sender = parseaddr(config.get("SMTP_FROM") or "voortgang@localhost")[1]
+    with client:
+        if config.get("SMTP_STARTTLS") and not config.get("SMTP_SSL"):
+            client.starttls(context=ssl.create_default_context())
+        if config.get("SMTP_USERNAME"):
+            client.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD") or "")
+        try:
+            client.sendmail(sender, [to_address], message)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+            code = getattr(error, "smtp_code", None) or min(
+                (c for c, _m in getattr(error, "recipients", {}).values()), default=0)
+            if code >= 500:
+                raise PermanentFailure(str(error)) from error
+            raise
+
+
+def deliver_due(limit: int = 100) -> int:
+    """Deliver the messages that are due, one claim at a time; return how many went out.
+
+    Each claim, and each outcome, is a short transaction of its own: no lock is held
+    while the mail server is talking.
+    """
+    if not enabled():
+        return 0
+    now = utcnow()
+    abandoned = db.session.execute(
+        update(OutgoingMail)
+        .where(OutgoingMail.state == "sending", OutgoingMail.claimed_at < now - ABANDONED_AFTER)
+        .values(state="unknown", last_error="the process sending it stopped; not sent again")
+    ).rowcount
+    due = db.session.scalars(
+        select(OutgoingMail.id).where(OutgoingMail.state == "queued", OutgoingMail.next_attempt_at <= now)
+        .order_by(OutgoingMail.id).limit(limit)
+    ).all()
+    db.session.commit()
+    if abandoned:
+        log.warning("outbox: %d message(s) left mid-delivery by a stopped process: not sent again", abandoned)
+    sent = 0
+    for mail_id in due:
+        claimed = db.session.execute(
+            update(OutgoingMail).where(OutgoingMail.id == mail_id, OutgoingMail.state == "queued")
+            .values(state="sending", claimed_at=utcnow(), attempts=OutgoingMail.attempts + 1)
+        ).rowcount
+        row = db.session.execute(
+            select(OutgoingMail.kind, OutgoingMail.user_id, OutgoingMail.to_address, OutgoingMail.message,
+                   OutgoingMail.attempts).where(OutgoingMail.id == mail_id)
+        ).one() if claimed else None
+        db.session.commit()  # plain values read: nothing touches the database while sending
+        if row is None:
+            continue  # another process took it
+        outcome: dict = {"claimed_at": None}
+        try:
+            _deliver(row.to_address, row.message)
+        except PermanentFailure as error:
+            outcome.update(state="failed", last_error=str(error)[:1000])
+            log.warning("outbox: message %d (%s) refused for good: %s", mail_id, row.kind, error)
+        except (OSError, smtplib.SMTPException) as error:
+            retry = row.attempts - 1 < len(RETRY_AFTER)
+            outcome.update(state="queued" if retry else "failed", last_error=str(error)[:1000])
+            if retry:
+                outcome["next_attempt_at"] = utcnow() + RETRY_AFTER[row.attempts - 1]
+            log.warning("outbox: message %d (%s) to user %s, attempt %d failed: %s", mail_id, row.kind,
+                        row.user_id, row.attempts, error)
+        else:
+            outcome.update(state="sent", sent_at=utcnow(), last_error=None)
+            sent += 1
+            log.info("outbox: message %d (%s) sent to user %s", mail_id, row.kind, row.user_id)
+        db.session.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id).values(**outcome))
+        db.session.commit()
+    return sent
+
+
+def waiting() -> int:
+    """Messages still queued for a retry."""
+    from sqlalchemy import func
+
+    count = db.session.scalar(select(func.count()).select_from(OutgoingMail).where(OutgoingMail.state == "queued"))
+    db.session.commit()
+    return count
+
+
+class Courier:
+    """One background thread per process that delivers the outbox: woken after a commit
+    that queued mail, and every SWEEP_SECONDS for retries."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.wanted = threading.Event()
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def wake(self) -> None:
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.stopping.clear()
+                self.thread = threading.Thread(target=self._run, name="voortgang-courier", daemon=True)
+                self.thread.start()
+        self.wanted.set()
+
+    def stop(self, timeout: float = 10) -> None:
+        self.stopping.set()
+        self.wanted.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            self.wanted.wait(SWEEP_SECONDS)
+            self.wanted.clear()
+            if self.stopping.is_set():
+                break
+            with self.app.app_context():
+                try:
+                    deliver_due()
+                except Exception:  # the next round tries again; the thread must not die
+                    log.exception("outbox: delivery round failed")
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+
+
+def courier(app: Flask) -> Courier:
+    """The app's courier (created on first use, in the process that uses it)."""
+    found = app.extensions.get("voortgang.courier")
+    if found is None:
+        found = app.extensions["voortgang.courier"] = Courier(app)
+    return found
+
+
 def _link(endpoint: str, **values) -> str:
-    base = current_app.config.get("BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+    return public_url(endpoint, **values)
 
 
 # --- Messages ---------------------------------------------------------------------------------
@@ -96,29 +248,23 @@ def password_link(user: User, link: str, invitation: bool) -> bool:
                 link=link)
 
 
-def _calendar_attachment(conversation: Conversation, host: str):
+def _calendar_attachment(conversation: Conversation):
     from .conversations.calendars import conversation_event
 
-    return ("voortgang.ics", "text/calendar", lambda: conversation_event(conversation, host))
+    return ("voortgang.ics", "text/calendar", lambda: conversation_event(conversation))
 
 
 def conversation_planned(conversation: Conversation, actor: User) -> None:
     """Tell both participants (but the one who planned it) that a conversation is planned."""
     if not enabled():
         return
-    with _url_context():
-        _conversation_planned(conversation, actor)
-
-
-def _conversation_planned(conversation: Conversation, actor: User) -> None:
-    host = (current_app.config.get("BASE_URL") or "voortgang").split("//")[-1].strip("/") or "voortgang"
     for person in (conversation.employee, conversation.manager):
         if person.id == actor.id or not person.active:
             continue
         other = conversation.manager if person.id == conversation.employee_id else conversation.employee
         send(person, "conversation_planned",
              lambda other=other: _("Progress conversation planned with %(name)s", name=other.name),
-             attachments=[_calendar_attachment(conversation, host)],
+             attachments=[_calendar_attachment(conversation)],
              conversation=conversation, other=other,
              link=_link("conversations.show", conversation_id=conversation.id))
 
@@ -127,11 +273,6 @@ def signature_needed(conversation: Conversation, actor: User) -> None:
     """Tell the participants who have not signed yet (but the actor) that the record awaits them."""
     if not enabled():
         return
-    with _url_context():
-        _signature_needed(conversation, actor)
-
-
-def _signature_needed(conversation: Conversation, actor: User) -> None:
     for role in ("employee", "manager"):
         person = conversation.participant(role)
         if person.id == actor.id or conversation.signed_at(role) or not person.active:
@@ -155,13 +296,14 @@ def _remind(kind: str, object_id: int, user: User, template: str, subject_fn, **
         return False
     if not send(user, template, subject_fn, **context):
         return False
+    # The reminder and the record that it went out: one transaction, so each goes once.
     db.session.add(SentReminder(kind=kind, object_id=object_id, user_id=user.id))
     db.session.commit()
     return True
 
 
 def due_reminders(today: date) -> int:
-    """Send the reminders that are due and not sent before; return how many went out."""
+    """Queue the reminders that are due and not sent before; return how many."""
     from .models import Agreement
     from .records.service import current_open_agreements
 

@@ -1,4 +1,4 @@
-"""The domain model (see DESIGN.md)."""
+"""The domain model (described in docs/architecture.md)."""
 from __future__ import annotations
 
 import secrets
@@ -391,3 +391,31 @@ class SentReminder(db.Model):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("kind", "object_id", "user_id", name="uq_sent_reminders_once"),)
+
+
+class OutgoingMail(db.Model):
+    """An e-mail on its way: written in the transaction that decided to send it, delivered
+    after the commit by the app's courier (mail.py), retried on failure, never sent twice."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # the template, e.g. password_link
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    # The whole message (RFC 5322), rendered in the recipient's language when it was decided.
+    message: Mapped[bytes] = mapped_column(db.LargeBinary)
+    # queued → sending → sent; back to queued after a failure (until failed); a message
+    # left in sending by a process that died is never resent: it becomes unknown.
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("state IN ('queued', 'sending', 'sent', 'failed', 'unknown')", name="state"),
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+    )

@@ -1,7 +1,7 @@
 """Response headers that hold for every page, fragment and error."""
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -18,6 +18,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+HSTS = "max-age=31536000"
+
+
 def set_security_headers(response: Response) -> Response:
     """Add CSP and friends; keep personal pages out of every cache."""
     headers = response.headers
@@ -27,6 +30,9 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        # Cookies only over HTTPS means the site is HTTPS: browsers should never try plain HTTP.
+        headers.setdefault("Strict-Transport-Security", HSTS)
     if request.endpoint != "static":
         headers["Cache-Control"] = "no-store"
     return response

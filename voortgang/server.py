@@ -32,6 +32,7 @@ ACCESS_LOG = logging.getLogger("voortgang.access")
 SECRET_PATH = re.compile(r"^/(setup|password)/[^/]+")
 # Open connections per worker process, idle ones included (waitress's default is 100).
 CONNECTION_LIMIT = 1000
+MAX_BODY_BYTES = 8 * 2**20
 # A connection with no request under way is closed after this many seconds.
 IDLE_SECONDS = 60
 
@@ -81,6 +82,9 @@ class WaitressWorker(Worker):
             threads=self.cfg.threads,
             outbuf_high_watermark=2**62 if inline else 16 * 2**20,
             connection_limit=CONNECTION_LIMIT,
+            # A hard cap before anything is buffered; the app refuses more than its own
+            # MAX_CONTENT_LENGTH (413, translated) once the request reaches it.
+            max_request_body_size=MAX_BODY_BYTES,
             channel_timeout=IDLE_SECONDS,
             cleanup_interval=10,
             asyncore_use_poll=True,  # select() cannot watch more than 1024 descriptors
@@ -198,9 +202,12 @@ def run_server(host: str, port: int, workers: int, threads: int) -> None:
                 self.cfg.set(key, value)
 
         def load(self):
-            from . import create_app
+            from . import create_app, mail
 
-            return AccessLog(create_app())
+            app = create_app()
+            if app.config.get("SMTP_HOST"):
+                mail.courier(app).wake()  # deliver what is still in the outbox from before
+            return AccessLog(app)
 
     _log_to_stdout()
     Server().run()

@@ -167,7 +167,7 @@ def upgrade():
     _insert_default_template()
 
 
-# The questions of the source article (../shared/seed/voortgangsgesprek.txt), with
+# The questions of the source article (a Dutch article on the voortgangsgesprek), with
 # the one it lists twice ("Hoe heeft de werknemer bijgedragen ...") kept once.
 DEFAULT_QUESTIONS = {
     "looking_back": [

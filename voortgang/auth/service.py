@@ -10,9 +10,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 
-from ..database import utcnow
+from ..database import utcnow, writing
 from ..extensions import db
 from ..models import LoginFailure, Setting, User
 
@@ -52,19 +52,17 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH[key]
 
 
-def check_password(user: User | None, password: str) -> bool:
-    """Verify the password; rehash when the parameters have changed."""
+def verify_password(stored: str | None, password: str) -> tuple[bool, str | None]:
+    """Check a password against a stored hash (or a dummy one, in the same time); return
+    whether it matches, and a new hash when the parameters have changed since."""
     hasher = _hasher()
-    stored = user.password_hash if user and user.password_hash else None
     try:
         hasher.verify(stored or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
-        return False
+        return False, None
     if stored is None:
-        return False
-    if hasher.check_needs_rehash(stored):
-        user.password_hash = hasher.hash(password)
-    return True
+        return False, None
+    return True, hasher.hash(password) if hasher.check_needs_rehash(stored) else None
 
 
 def is_throttled(email: str, address: str) -> bool:
@@ -95,19 +93,28 @@ def record_failure(email: str, address: str) -> None:
 def authenticate(email: str, password: str, address: str) -> User | None:
     """Return the person for these credentials, or None; raise AuthError when throttled.
 
-    Commits: the failure counter must persist even though the sign-in fails.
+    The throttle is checked first, before the expensive hash; the hash is checked outside
+    any transaction, so a wave of sign-ins never holds SQLite's write lock (everybody's
+    autosave waits for it) for the 20-odd ms each check takes. Then one short write:
+    the failure counted (it must persist although the sign-in fails), or the account's
+    failures cleared and, when the hash parameters changed, the password rehashed.
     """
     email = normalise_email(email)
     if is_throttled(email, address):
         db.session.rollback()
         raise AuthError("throttled")
     user = db.session.scalar(select(User).where(User.email == email))
-    if not check_password(user, password) or not user.active:
-        record_failure(email, address)
-        db.session.commit()
-        return None
-    db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
-    db.session.commit()
+    stored, active = (user.password_hash, user.active) if user else (None, False)
+    db.session.rollback()  # the reads end here (nothing to keep)
+    matches, new_hash = verify_password(stored, password)
+    with writing():
+        if not (matches and active):
+            record_failure(email, address)
+            return None
+        db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+        if new_hash:
+            db.session.execute(update(User).where(User.id == user.id, User.password_hash == stored)
+                               .values(password_hash=new_hash))
     return user
 
 
@@ -193,10 +200,16 @@ def user_for_password_token(token: str) -> User | None:
 
 
 def set_password(user: User, password: str) -> None:
-    """Set a new password and end every existing session of this person."""
-    user.password_hash = hash_password(password)
-    user.end_sessions()
-    db.session.commit()
+    """Set a new password and end every existing session of this person.
+
+    The slow hash is computed outside any transaction (on SQLite a POST's transaction
+    holds the write lock that every autosave waits for), then written in a short one.
+    """
+    db.session.commit()  # the caller's reads end here
+    new_hash = hash_password(password)
+    with writing():
+        user.password_hash = new_hash
+        user.end_sessions()
 
 
 def end_sessions(user: User) -> None:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import url_for
 from flask_babel import gettext as _
 from icalendar import Calendar, Event
 
 from ..database import utcnow
+from ..links import public_url, uid_domain
 from ..models import Conversation
 
 DURATION = timedelta(hours=1)
@@ -31,17 +31,17 @@ def _event(conversation: Conversation, uid: str, summary: str, description: str)
     event.add("last-modified", conversation.updated_at)
     event.add("summary", summary)
     event.add("description", description)
-    event.add("url", url_for("conversations.show", conversation_id=conversation.id, _external=True))
+    event.add("url", public_url("conversations.show", conversation_id=conversation.id))
     return event
 
 
-def conversation_event(conversation: Conversation, host: str) -> bytes:
+def conversation_event(conversation: Conversation) -> bytes:
     """The planned conversation as an event, in the downloader's language."""
     names = {"employee": conversation.employee.name, "manager": conversation.manager.name}
     description = conversation.purpose or _("A progress conversation: looking back, looking forward and making agreements.")
     event = _event(
         conversation,
-        f"voortgang-conversation-{conversation.id}@{host}",
+        f"voortgang-conversation-{conversation.id}@{uid_domain()}",
         _("Progress conversation: %(employee)s and %(manager)s", **names),
         description,
     )
@@ -54,12 +54,12 @@ def conversation_event(conversation: Conversation, host: str) -> bytes:
     return calendar.to_ical()
 
 
-def next_evaluation_event(conversation: Conversation, host: str) -> bytes:
+def next_evaluation_event(conversation: Conversation) -> bytes:
     """The agreed next evaluation as an all-day event."""
     names = {"employee": conversation.employee.name, "manager": conversation.manager.name}
     event = _event(
         conversation,
-        f"voortgang-next-evaluation-{conversation.id}@{host}",
+        f"voortgang-next-evaluation-{conversation.id}@{uid_domain()}",
         _("Next evaluation: %(employee)s and %(manager)s", **names),
         _("The next progress conversation, as agreed in the previous one."),
     )

@@ -3,13 +3,16 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..web import optional_id
 from .service import MAX_PLACE_LENGTH, MAX_TEXT_LENGTH
 
 
 class PlanForm(FlaskForm):
-    employee = SelectField(_l("Employee"), coerce=int, validators=[DataRequired()])
+    # The first choice is an empty placeholder ("choose a person"), as HTML wants for a
+    # required list: the person is then chosen, or pre-selected, never a silent default.
+    employee = SelectField(_l("Employee"), coerce=optional_id, validators=[DataRequired()])
     manager = SelectField(
-        _l("Manager"), coerce=lambda v: int(v) if v not in (None, "") else None,
+        _l("Manager"), coerce=optional_id,
         validators=[Optional()],
         validate_choice=False,  # the domain rules decide who may be the manager
         description=_l("Leave empty for the employee's own manager."),

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -112,6 +113,8 @@ def page_context(conversation: Conversation, phase: str, **extra) -> dict:
 
 def render_page(conversation: Conversation, phase: str, status: int = 200, **extra):
     """The phase as a full page, or as the fragment htmx swaps in place."""
+    if not is_htmx():
+        extra.setdefault("handed_over", service.handed_over(conversation))
     context = page_context(conversation, phase, **extra)
     template = "conversations/_phase.html" if is_htmx() else "conversations/show.html"
     html = render_template(template, **context)
@@ -174,9 +177,9 @@ def index():
 def _plan_form() -> PlanForm:
     form = PlanForm()
     employees = service.plannable_employees(current_user)
-    form.employee.choices = [(u.id, u.name) for u in employees]
+    form.employee.choices = [("", _("Choose a person"))] + [(u.id, u.name) for u in employees]
     managers = service.possible_managers() if current_user.is_admin else []
-    form.manager.choices = [("", "")] + [(u.id, u.name) for u in managers]
+    form.manager.choices = [("", _("The employee's own manager"))] + [(u.id, u.name) for u in managers]
     return form
 
 
@@ -566,7 +569,7 @@ def decide_agreement(conversation_id: int, agreement_id: int):
 @refusals
 def calendar(conversation_id: int):
     conversation = service.get_visible(current_user, conversation_id)
-    return _ics_response(calendars.conversation_event(conversation, request.host), f"voortgang-{conversation.id}.ics")
+    return _ics_response(calendars.conversation_event(conversation), f"voortgang-{conversation.id}.ics")
 
 
 @bp.get("/<int:conversation_id>/next-evaluation.ics")
@@ -576,7 +579,7 @@ def next_evaluation_calendar(conversation_id: int):
     conversation = service.get_visible(current_user, conversation_id)
     if conversation.next_evaluation is None:
         abort(404)
-    return _ics_response(calendars.next_evaluation_event(conversation, request.host),
+    return _ics_response(calendars.next_evaluation_event(conversation),
                          f"voortgang-{conversation.id}-next-evaluation.ics")
 
 

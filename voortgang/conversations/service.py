@@ -101,17 +101,25 @@ def may_view(user: User, conversation: Conversation) -> bool:
     return user.is_admin and conversation.status == "completed"
 
 
-def get_visible(user: User, conversation_id: int) -> Conversation:
-    """Return the conversation if `user` may see it; raise NotFound otherwise."""
-    conversation = db.session.get(Conversation, conversation_id)
+def get_visible(user: User, conversation_id: int, *, lock: bool = False) -> Conversation:
+    """Return the conversation if `user` may see it; raise NotFound otherwise.
+
+    lock: read it with SELECT ... FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    serialises writers), so that what a write decides from it (sign: "the other side has
+    signed, so it is completed") cannot be overtaken by a concurrent change (an autosave
+    withdrawing that signature) until this transaction ends.
+    """
+    conversation = db.session.get(Conversation, conversation_id, with_for_update=True if lock else None,
+                                  populate_existing=lock)
     if conversation is None or not may_view(user, conversation):
         raise NotFound()
     return conversation
 
 
 def get_writable(user: User, conversation_id: int) -> tuple[Conversation, str]:
-    """Return the conversation and the person's role for a write; NotFound or ReadOnly."""
-    conversation = get_visible(user, conversation_id)
+    """Return the conversation, locked for this transaction, and the person's role for a
+    write; NotFound or ReadOnly."""
+    conversation = get_visible(user, conversation_id, lock=True)
     role = role_of(user, conversation)
     if role is None:
         raise NotFound()  # an administrator reading a record does not write in it
@@ -226,9 +234,50 @@ def plan_conversation(
     db.session.add(conversation)
     db.session.flush()
     _audit(actor, conversation, "conversation.planned", "conversation", conversation.id)
+    mail.conversation_planned(conversation, actor)  # queued in this transaction
     db.session.commit()
-    mail.conversation_planned(conversation, actor)
     return conversation
+
+
+# --- A new manager ---------------------------------------------------------------
+
+OPEN_STATUSES = ("planned", "in_progress", "awaiting_signatures")
+HANDED_OVER = "conversation.manager_changed"
+
+
+def hand_over_open_conversations(actor: User, employee: User, former_manager_id: int | None) -> int:
+    """The employee has another manager: their open conversations with the former one move
+    to the new manager, who takes part from now on; the former manager no longer sees
+    them. Signatures given so far are withdrawn (the record has a new participant).
+    Completed conversations stay with the two people who held them. Each move is audited
+    (and shown on the conversation page). Part of the caller's transaction; returns how
+    many moved. Without a new manager nothing moves: the former one stays in the open
+    conversations until someone else manages the employee.
+    """
+    new_manager_id = employee.manager_id
+    if former_manager_id is None or new_manager_id is None or new_manager_id == former_manager_id:
+        return 0
+    moved = db.session.scalars(select(Conversation).where(
+        Conversation.employee_id == employee.id, Conversation.manager_id == former_manager_id,
+        Conversation.status.in_(OPEN_STATUSES))).all()
+    for conversation in moved:
+        signed = bool(conversation.employee_signed_at or conversation.manager_signed_at)
+        conversation.manager_id = new_manager_id
+        _bump_revision(conversation, actor, withdraw=signed)
+        if signed:
+            _audit(actor, conversation, "signatures.withdrawn")
+        _audit(actor, conversation, HANDED_OVER, "user", new_manager_id, detail=str(former_manager_id))
+    return len(moved)
+
+
+def handed_over(conversation: Conversation) -> list[dict]:
+    """The moves of this conversation to another manager, oldest first, for its page."""
+    events = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.conversation_id == conversation.id, AuditEvent.action == HANDED_OVER).order_by(AuditEvent.id)).all()
+    people = {u.id: u for u in db.session.scalars(select(User).where(
+        User.id.in_({e.object_id for e in events} | {int(e.detail) for e in events if e.detail.isdigit()})))}
+    return [{"at": e.at, "former": people.get(int(e.detail)) if e.detail.isdigit() else None,
+             "new": people.get(e.object_id)} for e in events]
 
 
 # --- Changes -----------------------------------------------------------------
@@ -634,8 +683,8 @@ def propose_close(actor: User, conversation_id: int) -> Conversation:
     conversation.updated_at = utcnow()
     _bump_revision(conversation, actor)
     _audit(actor, conversation, "conversation.proposed_close")
-    db.session.commit()
     mail.signature_needed(conversation, actor)
+    db.session.commit()
     return conversation
 
 
@@ -672,9 +721,9 @@ def sign(actor: User, conversation_id: int, comment: str = "") -> Conversation:
     _audit(actor, conversation, "conversation.signed", detail=role)
     if conversation.status == "completed":
         _audit(actor, conversation, "conversation.completed")
-    db.session.commit()
-    if conversation.status != "completed":
+    else:
         mail.signature_needed(conversation, actor)
+    db.session.commit()
     return conversation
 
 
@@ -735,7 +784,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def export(conversation: Conversation) -> dict:
-    """The conversation as the JSON of CONTRACT.md."""
+    """The conversation as JSON: an outside interface that scripts rely on (keys are only ever added)."""
     answers = answers_by_question(conversation)
     phases = []
     for phase in PHASES:

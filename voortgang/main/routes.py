@@ -3,7 +3,8 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user, login_required
 from sqlalchemy import text
-from werkzeug.exceptions import HTTPException
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from ..extensions import db
 from . import bp
@@ -23,6 +24,12 @@ def healthz():
     db.session.execute(text("SELECT 1"))
     db.session.rollback()
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def refuse_unknown_host(error: SecurityError):
+    """A request for a host the app does not serve (TRUSTED_HOSTS, from VOORTGANG_BASE_URL):
+    no page, since no link can be built for a host the app does not know."""
+    return _("This address is not served here."), 400, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def render_error(error: HTTPException):

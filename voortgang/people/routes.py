@@ -102,7 +102,7 @@ def create():
             link = _keep_link(user)
             flash(_("%(name)s has been added.", name=user.name), "success")
             if service.send_password_link(user, link, invitation=True):
-                flash(_("The invitation has been e-mailed to %(email)s.", email=user.email), "success")
+                flash(_("The invitation is on its way to %(email)s.", email=user.email), "success")
             return redirect(url_for("people.edit", user_id=user.id, _anchor="password-link"), code=303)
     return render_template("people/new.html", form=form, problem=problem), 422
 

@@ -14,14 +14,16 @@ from functools import lru_cache
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..auth.service import hash_password, make_password_token, normalise_email
 from ..config import LOCALES
+from ..database import writing
 from ..extensions import db
+from ..links import public_url
 from ..models import User
 
 MIN_PASSWORD_LENGTH = 8
@@ -214,7 +216,11 @@ def _active_admins(excluding: int | None = None) -> int:
 
 def update_user(actor: User, user: User, *, email: str, name: str, manager_id: int | None,
                 is_admin: bool, locale: str | None) -> User:
-    """Change a person's details; refuse manager loops and leaving no active administrator; commit."""
+    """Change a person's details; refuse manager loops and leaving no active administrator; commit.
+
+    A new e-mail address ends the person's sessions and password links; a new manager
+    takes over the person's open conversations (conversations.service.hand_over_open_conversations).
+    """
     email = check_email(email)
     name = check_name(name)
     if email != user.email:
@@ -225,8 +231,17 @@ def update_user(actor: User, user: User, *, email: str, name: str, manager_id: i
     manager = _manager_for(user.id, manager_id, user.manager_id)
     if user.is_admin and not is_admin and user.active and _active_admins(excluding=user.id) == 0:
         raise PeopleError("last_admin", "there must always be an active administrator")
+    if email != user.email:
+        # Password links mailed to the old address stop working (they carry the session
+        # token), and so do the person's sessions: the account changed hands, or hands back.
+        user.end_sessions()
+    former_manager_id = user.manager_id
     user.email, user.name, user.locale, user.is_admin = email, name, locale, is_admin
     user.manager = manager
+    db.session.flush()
+    from ..conversations.service import hand_over_open_conversations
+
+    hand_over_open_conversations(actor, user, former_manager_id)
     _commit_or_email_taken(email)
     return user
 
@@ -291,11 +306,7 @@ def password_link(user: User) -> str:
     """
     if not user.active:
         raise PeopleError("link_inactive", f"{user.email} is deactivated: reactivate them first", name=user.name)
-    path = url_for("auth.set_password_with_token", token=make_password_token(user))
-    base = current_app.config.get("BASE_URL")
-    if base:
-        return base.rstrip("/") + path
-    return url_for("main.index", _external=True).rstrip("/") + path
+    return public_url("auth.set_password_with_token", token=make_password_token(user))
 
 
 def mail_configured() -> bool:
@@ -303,13 +314,16 @@ def mail_configured() -> bool:
 
 
 def send_password_link(user: User, link: str, invitation: bool = False) -> bool:
-    """E-mail `link` to `user` in their language; True when the mail was handed to the mail server.
+    """E-mail `link` to `user` in their language (queued, then delivered); commit.
+    True when it is on its way.
 
     Without SMTP_HOST configured nothing is sent and people ask an administrator instead.
     """
     from .. import mail
 
-    return mail.password_link(user, link, invitation=invitation)
+    with writing():  # its own short write, after the caller's (which created the person)
+        queued = mail.password_link(user, link, invitation=invitation)
+    return queued
 
 
 RESET_PREFIX = "reset:"
@@ -318,9 +332,10 @@ RESET_PREFIX = "reset:"
 def request_password_link(email: str, address: str) -> None:
     """Forgotten password: send a link when the address belongs to an active person.
 
-    Tells the caller nothing, so the answer cannot reveal whether the address exists.
-    Requests count like failed sign-ins (per account, under their own key, and per
-    client address), so nobody can flood someone's inbox or probe from one address.
+    Tells the caller nothing, so the answer cannot reveal whether the address exists (and
+    the mail leaves after the request: mail.py). Requests are counted like failed sign-ins,
+    per account and per client address, so nobody can flood someone's inbox or probe from
+    one address.
     """
     from ..auth.service import is_throttled, record_failure
 
@@ -328,15 +343,20 @@ def request_password_link(email: str, address: str) -> None:
         email = check_email(email)
     except PeopleError:
         return
-    key = RESET_PREFIX + email
-    if is_throttled(key, address):
+    # Counted under keys of their own, per account and per client address: these requests
+    # never count towards the sign-in limits (50 of them from behind one office proxy
+    # would otherwise lock the whole office out of signing in).
+    key, address_key = RESET_PREFIX + email, RESET_PREFIX + address
+    if is_throttled(key, address_key):
         db.session.rollback()
         return
-    record_failure(key, address)
-    db.session.commit()
+    record_failure(key, address_key)
     user = find_by_email(email)
     if user is not None and user.active and mail_configured():
-        send_password_link(user, password_link(user))
+        from .. import mail
+
+        mail.password_link(user, password_link(user), invitation=False)
+    db.session.commit()  # the count and the mail together
 
 
 # --- Import from CSV -----------------------------------------------------------------------

@@ -37,6 +37,14 @@ def may_see_overview() -> bool:
     return db.session.execute(service.overview_people_query(current_user).limit(1)).first() is not None
 
 
+FILTER_KEYS = ("team", "status", "overdue", "sort")
+
+
+def _filter_args() -> dict:
+    """The overview's filters as given, for links that keep them (and nothing else from the query)."""
+    return {key: request.args[key] for key in FILTER_KEYS if request.args.get(key)}
+
+
 def _filters() -> dict:
     team = request.args.get("team", "")
     return {
@@ -54,7 +62,8 @@ def overview():
         abort(404)
     filters = _filters()
     rows = service.overview(current_user, **filters)
-    return render_template("records/overview.html", rows=rows, filters=filters, teams=service.teams(current_user))
+    return render_template("records/overview.html", rows=rows, filters=filters, teams=service.teams(current_user),
+                           filter_args=_filter_args())
 
 
 def _csv_cell(value) -> str:
@@ -109,7 +118,7 @@ def record(person_id: int):
 @bp.get("/me/export.json")
 @login_required
 def my_export():
-    """Everything stored about the signed-in person (CONTRACT.md)."""
+    """Everything stored about the signed-in person (its format is part of the outside interface: keys are only ever added)."""
     person = current_user
     mine = db.session.scalars(
         select(Conversation)
