@@ -8,7 +8,7 @@ STAMP := $(VENV)/.stamp-install
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: install test-deps run test test-fast check bench translations-extract translations-update translations-compile clean
+.PHONY: install test-deps run test test-fast check bench screenshots translations-extract translations-update translations-compile clean
 
 install: $(STAMP) $(MO_FILES)
 
@@ -53,6 +53,11 @@ check: install
 # The live-view benchmark (see docs/performance.md): starts the production server, prints figures.
 bench: install
 	$(BIN)/python -m bench.live
+
+# The README's pictures, from a fresh demo organisation (docs/screenshots/; not part of make test).
+screenshots: install test-deps
+	@command -v pngquant >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || apt-get install -y -qq --no-install-recommends pngquant >/dev/null
+	$(BIN)/python tools/screenshots.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(MO_FILES)

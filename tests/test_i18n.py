@@ -1,4 +1,5 @@
 """Languages: locale choice, the switch, and a complete Dutch catalog."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,37 @@ def test_extraction_finds_no_string_missing_from_the_catalog(tmp_path):
     with PO.open("rb") as handle:
         translated = {m.id for m in read_po(handle) if m.id and m.string}
     assert sorted(extracted - translated) == []
+
+
+def test_dates_and_times_as_people_write_them_in_both_languages(app, team, login_as):
+    from .helpers import plan
+
+    mia, eva = login_as(team.mia), login_as(team.eva)  # Mia reads English, Eva Dutch
+    cid = int(plan(mia, team.eva, when="2026-12-01T10:00").headers["Location"].rsplit("/", 1)[1])
+    english = mia.get(f"/conversations/{cid}").get_data(as_text=True)
+    dutch = eva.get(f"/conversations/{cid}").get_data(as_text=True)
+    assert "Tue 1 Dec 2026, 10:00" in english
+    assert "di 1 dec 2026, 10:00" in dutch
+    for page in (english, dutch, mia.get("/conversations/").get_data(as_text=True),
+                 eva.get("/").get_data(as_text=True)):
+        assert not re.search(r"\d:\d\d:\d\d", page), "seconds shown"
+        assert "Central European" not in page and "Midden-Europese" not in page
+
+
+def test_the_zone_is_named_only_when_it_is_not_the_organisations(app):
+    from datetime import UTC, datetime
+
+    from flask_babel import force_locale, refresh
+
+    from voortgang.i18n import moment
+
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    babel = app.extensions["babel"]
+    with app.test_request_context(), force_locale("en"):
+        assert moment(at) == "Tue 1 Dec 2026, 10:00"  # Europe/Amsterdam, the organisation's
+        babel.timezone_selector = lambda: "America/New_York"
+        refresh()
+        try:
+            assert moment(at) == "Tue 1 Dec 2026, 04:00 EST"
+        finally:
+            babel.timezone_selector = None

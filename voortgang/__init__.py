@@ -13,6 +13,7 @@ from . import database  # noqa: F401  (registers the SQLite connection events)
 from . import assets, security
 from .config import load_config
 from .extensions import babel, compress, csrf, db, login_manager, migrate
+from . import i18n
 from .i18n import LANGUAGE_NAMES, select_locale
 from .paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR, TRANSLATIONS_DIR, default_instance_path
 
@@ -47,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .conversations.live import answer_idle_poll
 
     app.before_request(answer_idle_poll)
+    i18n.init_app(app)
     _init_login(app)
     security.init_app(app)
 

@@ -149,3 +149,42 @@ def test_pages_have_no_serious_accessibility_violations_or_console_errors(
 
     context.close()
     assert not problems, f"{len(problems)} accessibility problem(s) or console error(s):\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(("browser_locale", "email"), [("en-GB", "mia@example.org"), ("nl-NL", "eva@example.org")],
+                         ids=["manager-en", "employee-nl"])
+def test_phone_header_is_one_line_until_the_menu_opens(browser, live_server, conversations, browser_locale, email):
+    """At 390 px the header holds the name and a menu button; the menu is a <details>
+    disclosure (no JavaScript needed) that keyboard and screen readers can use."""
+    base = live_server.url
+    context = browser.new_context(locale=browser_locale, viewport={"width": 390, "height": 844})
+    page = open_page(context)
+    page.goto(base + "/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(base + "/")
+    problems: list[str] = []
+    header, menu = page.locator(".site-header"), page.locator(".site-menu > summary")
+    one_line = 70  # px: the 44 px touch targets plus padding; the old header took five lines
+    for url in (base + "/", f"{base}/conversations/{conversations['in_progress']}"):
+        check(page, url, problems)
+        assert header.bounding_box()["height"] <= one_line, url
+        expect(page.locator(".site-nav")).to_be_hidden()
+    assert problems == [], "\n".join(problems)
+
+    menu.focus()
+    page.keyboard.press("Enter")  # the keyboard opens it
+    nav = page.locator(".site-nav")
+    expect(nav).to_be_visible()
+    assert header.bounding_box()["height"] <= one_line  # the menu opens over the page
+    expect(page.locator(".site-tools button[type=submit]").last).to_be_visible()  # sign out
+    scan(page, "menu open", problems)
+    assert problems == [], "\n".join(problems)
+    page.keyboard.press("Enter")
+    expect(nav).to_be_hidden()
+
+    page.set_viewport_size({"width": 1280, "height": 800})  # wide: the links simply show
+    expect(nav).to_be_visible()
+    expect(menu).to_be_hidden()
+    context.close()
