@@ -752,7 +752,8 @@ def build_report(r: dict) -> tuple[str, list[tuple[str, str, str, str]]]:
     add(f"Date: {r['date']}")
     add(f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['system']}, Python {m['python']}, "
         f"load average at start {m['loadavg']}")
-    add(f"Server: voortgang serve (gunicorn + waitress), {args.workers} workers × {args.threads} threads, SQLite (WAL) "
+    kind = "gunicorn + waitress" if (REPO / "voortgang" / "server.py").exists() else "gunicorn sync"
+    add(f"Server: voortgang serve ({kind}), {args.workers} workers × {args.threads} threads, SQLite (WAL) "
         f"in a fresh instance folder")
     add(f"Parameters: {args.meetings} meetings ({2 * args.meetings} participants), "
         f"{args.concurrency} client connections × {args.rounds} rounds × {args.micro_seconds:g} s per kind, "
