@@ -846,22 +846,26 @@ def table(rows) -> str:
 
 DOC_METHOD = """\
 ## Method
-`bench/live.py` starts the production server exactly as `voortgang serve` does (gunicorn,
-by default sync workers, 2 single-threaded processes per CPU, access log on), on a fresh
-temporary instance folder with SQLite, with one extra route `GET /__bench/hello` that exists
-only in the benchmark (`bench/hello.py`), so the app's throughput is compared with a bare
-Flask response on the same server in the same run. People and meetings are created
-in-process with the app's own functions (with cheap password hashes), and every participant
-signs in over HTTP.
+`bench/live.py` starts the production server exactly as `voortgang serve` does (gunicorn's
+processes, each serving with waitress, 2 single-threaded processes per CPU, access log on),
+on a fresh temporary instance folder with SQLite, with one extra route `GET /__bench/hello`
+that exists only in the benchmark (`bench/hello.py`): a bare Flask response on the same
+server in the same run. Beside it runs the yardstick (`bench/reference.py`): a bare Flask
+hello on gunicorn's sync workers, with no code of ours, which measures the machine and
+does not change when our server does. People and meetings are created in-process with
+the app's own functions (with cheap password hashes), and every participant signs in over
+HTTP.
 
 - **Throughput:** the same number of connections for each kind, interleaved in
-  rounds to even out a noisy machine: hello; an idle poll (`GET /conversations/<id>/updates`
-  with the page's live state: `204`); an autosave (`POST .../answers/<qid>` with the right
-  `version`: `200`). Sync workers close the connection after each reply; with
-  `--threads` above 1 (gthread workers, keep-alive) each connection is replaced after
-  100 requests, as browsers do now and then, so that a handful of connections opened
+  rounds to even out a noisy machine: the yardstick; hello; an idle poll
+  (`GET /conversations/<id>/updates` with the page's live state: `204`); an autosave
+  (`POST .../answers/<qid>` with the right `version`: `200`). Connections are kept alive
+  where the server allows it (the yardstick's sync workers close each one) and replaced
+  after 100 requests, as browsers do now and then, so that a handful of connections opened
   at one moment do not stay on one worker.
-  The ratio to hello is what counts: it cancels the machine's speed.
+  The targets' ratios are taken against the yardstick: it cancels the machine's speed
+  without moving when our server gets cheaper (the "of hello" column shows the ratio to
+  the same server's bare response; `--no-reference` makes that the targets' baseline).
 - **Together:** every participant of every meeting behaves like the page: a poll on a
   750 ms grid with the page's whole live state (`since`, `seen`, `status`, `presence`,
   `progress`, updated from each changed reply; a tick is dropped while a poll is in

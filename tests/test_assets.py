@@ -95,3 +95,4 @@ def test_conversation_page_with_all_it_loads_is_small_on_the_wire(app, team, log
         response.close()
     assert len(sizes) <= 6, sizes
     assert sum(sizes.values()) <= 40 * 1024, sizes
+    print(f"conversation page on the wire: {sum(sizes.values()) // 1024} KB in {len(sizes)} requests")
