@@ -292,3 +292,11 @@ def test_statement_count_does_not_grow_with_people_or_conversations(app, team, l
         db.session.commit()
     assert {path: _count_statements(app, admin, path) for path in pages} == small
     assert {path: _count_statements(app, boss, path) for path in pages} == small_boss
+
+
+def test_overview_sorts_by_every_column_with_people_who_never_had_a_conversation(app, team, login_as):
+    admin = login_as(team.admin)  # nobody in this team has a completed conversation
+    for sort in ("name", "last", "next", "open", "nonsense"):
+        response = admin.get(f"/overview?sort={sort}")
+        assert response.status_code == 200, sort
+        assert admin.get(f"/overview.csv?sort={sort}").status_code == 200, sort

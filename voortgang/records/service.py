@@ -3,7 +3,7 @@ number of queries whatever the number of people or conversations."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
@@ -169,7 +169,7 @@ def overview(viewer: User, *, team: int | None = None, status: str | None = None
         result = [r for r in result if r.needs_attention]
     keys = {
         "name": lambda r: r.person.name.lower(),
-        "last": lambda r: (r.last_completed is not None, r.last_completed or datetime.min.astimezone()),
+        "last": lambda r: (r.last_completed is not None, r.last_completed or datetime.min.replace(tzinfo=UTC)),
         "next": lambda r: (r.next_evaluation is None, r.next_evaluation or date.max),
         "open": lambda r: -r.open_agreements,
     }
