@@ -28,6 +28,25 @@ MAIL = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": 9, "SMTP_STARTTLS": False,
         "BASE_URL": "https://voortgang.example.org"}
 
 
+@pytest.fixture
+def make_app():
+    """create_app for a test that needs its own configuration; its connections are closed
+    and its courier stopped afterwards (PostgreSQL warns about connections left open)."""
+    made = []
+
+    def make(config):
+        made.append(create_app(config))
+        return made[-1]
+
+    yield make
+    from voortgang.mail import courier
+
+    for app in made:
+        courier(app).stop()
+        with app.app_context():
+            db.engine.dispose()
+
+
 def queued(app) -> list[OutgoingMail]:
     with app.app_context():
         rows = db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id)).all()
@@ -38,8 +57,8 @@ def queued(app) -> list[OutgoingMail]:
 # --- 1. Links come from VOORTGANG_BASE_URL, never from the Host header ----------------------------
 
 
-def test_with_a_base_url_only_its_host_and_loopback_are_accepted(database_url, team):
-    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **MAIL})
+def test_with_a_base_url_only_its_host_and_loopback_are_accepted(database_url, team, make_app):
+    app = make_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **MAIL})
     client = app.test_client()
     assert client.get("/login").status_code == 200  # localhost
     assert client.get("/login", headers={"Host": "voortgang.example.org"}).status_code == 200
@@ -50,14 +69,11 @@ def test_with_a_base_url_only_its_host_and_loopback_are_accepted(database_url, t
     assert queued(app) == []
 
 
-def test_mailed_links_use_the_base_url_whatever_the_host_header(database_url, team):
+def test_mailed_links_use_the_base_url_whatever_the_host_header(database_url, team, make_app):
     # Even where any host is accepted (TRUSTED_HOSTS emptied), the link does not follow it.
-    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **MAIL, "TRUSTED_HOSTS": []})
+    app = make_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **MAIL, "TRUSTED_HOSTS": []})
     response = app.test_client().post("/forgot-password", data={"email": "eva@example.org"},
                                       headers={"Host": "attacker.example"})
-    from voortgang.mail import courier
-
-    courier(app).stop()
     assert response.status_code == 303
     [message] = queued(app)
     text = message.message.decode()
@@ -208,21 +224,22 @@ def test_instance_folder_and_database_files_are_private(tmp_path):
     assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: "0o600" for p in files}
 
 
-def test_existing_database_readable_by_others_is_tightened(tmp_path, database_url):
+def test_existing_database_readable_by_others_is_tightened(tmp_path, database_url, make_app):
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite files")
     path = Path(database_url.removeprefix("sqlite:///"))
     path.chmod(0o644)
-    create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
+    make_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 # --- 8. Cookies, HSTS and request size -----------------------------------------------------------------
 
 
-def test_remember_cookie_follows_a_secure_session_cookie_from_the_instance_config(instance_path, database_url, team):
+def test_remember_cookie_follows_a_secure_session_cookie_from_the_instance_config(instance_path, database_url, team,
+                                                                               make_app):
     (instance_path / "config.py").write_text("SESSION_COOKIE_SECURE = True\n")
-    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
+    app = make_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
     client = app.test_client()
     response = client.post("/login", data={"email": "eva@example.org", "password": PASSWORD, "remember": "y"},
