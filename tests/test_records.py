@@ -300,3 +300,23 @@ def test_overview_sorts_by_every_column_with_people_who_never_had_a_conversation
         response = admin.get(f"/overview?sort={sort}")
         assert response.status_code == 200, sort
         assert admin.get(f"/overview.csv?sort={sort}").status_code == 200, sort
+
+
+def test_my_export_takes_the_same_few_queries_however_many_conversations(app, team, login_as):
+    """Each conversation's parts are loaded for all conversations at once (issue: one by one,
+    985 statements for a manager with 121 conversations)."""
+    from .helpers import counting_statements
+
+    mia = login_as(team.mia)
+    counts = []
+    for _round in range(2):
+        for _ in range(3):
+            cid = new_id(plan(mia, team.eva))
+            mia.post(f"/conversations/{cid}/talking-points", data={"phase": "looking_back", "text": "A point"})
+            mia.post(f"/conversations/{cid}/agreements", data={"text": "Something", "owner": "employee"})
+        with counting_statements(app) as statements:
+            data = mia.get("/me/export.json").get_json()
+        counts.append(len(statements))
+    assert len(data["conversations"]) == 6
+    assert all(c["agreements"] and c["talking_points"] for c in data["conversations"])
+    assert counts[0] == counts[1] <= 12, counts

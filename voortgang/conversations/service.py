@@ -783,9 +783,12 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def export(conversation: Conversation) -> dict:
-    """The conversation as JSON: an outside interface that scripts rely on (keys are only ever added)."""
-    answers = answers_by_question(conversation)
+def export(conversation: Conversation, answers: dict[int, dict[str, Answer]] | None = None) -> dict:
+    """The conversation as JSON: an outside interface that scripts rely on (keys are only ever added).
+
+    answers: {question id: {role: answer}} when the caller loaded them already."""
+    if answers is None:
+        answers = answers_by_question(conversation)
     phases = []
     for phase in PHASES:
         questions = []

@@ -8,12 +8,10 @@ from datetime import date
 from flask import abort, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
 
 from ..conversations import service as conversations
 from ..conversations.messages import AGREEMENT_STATUS_NAMES, DECISION_NAMES, OWNER_NAMES, RATING_NAMES, ROLE_NAMES, STATUS_NAMES
 from ..extensions import db
-from ..models import Conversation
 from . import bp, service
 
 FLAG_NAMES = {
@@ -119,20 +117,7 @@ def record(person_id: int):
 @login_required
 def my_export():
     """Everything stored about the signed-in person (its format is part of the outside interface: keys are only ever added)."""
-    person = current_user
-    mine = db.session.scalars(
-        select(Conversation)
-        .where(or_(Conversation.employee_id == person.id, Conversation.manager_id == person.id))
-        .order_by(Conversation.scheduled_at)
-    )
-    data = {
-        "person": {"id": person.id, "name": person.name, "email": person.email, "locale": person.locale,
-                   "is_admin": person.is_admin, "active": person.active,
-                   "manager": ({"id": person.manager.id, "name": person.manager.name, "email": person.manager.email}
-                               if person.manager else None),
-                   "created_at": person.created_at.isoformat()},
-        "conversations": [conversations.export(c) for c in mine],
-    }
+    data = service.personal_export(current_user)
     response = jsonify(data)
     response.headers["Content-Disposition"] = 'attachment; filename="voortgang-my-data.json"'
     return response
