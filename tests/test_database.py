@@ -184,3 +184,37 @@ def test_sqlite_writers_queue_on_the_lock_file_and_go_in_as_soon_as_it_is_free(a
     first.execute(text("SELECT 1"))
     first.close()
     assert _lock_file_is_free(path)
+
+
+def test_a_refused_write_renders_its_answer_without_the_write_lock(app, team, login_as, database_url):
+    """SQLite has one write lock that every autosave waits for: a refused write (422, 403,
+    404) drops what it did and renders its answer while reading only."""
+    import pytest
+    from flask import template_rendered
+
+    from voortgang.database import SerialWriteConnection
+
+    from .helpers import HX, plan
+
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+    mia = login_as(team.mia)
+    cid = int(plan(mia, team.eva).headers["Location"].rsplit("/", 1)[1])
+    held = []
+
+    def rendered(sender, template, context, **extra):
+        held.append((template.name, getattr(SerialWriteConnection._held, "value", False)))
+
+    template_rendered.connect(rendered, app)
+    try:
+        refusals = [
+            mia.post(f"/conversations/{cid}/talking-points", data={"phase": "looking_back", "text": ""}, headers=HX),
+            mia.post(f"/conversations/{cid}/talking-points", data={"phase": "looking_back", "text": ""}),
+            mia.post(f"/conversations/{cid}/agreements", data={"text": "", "owner": "employee"}, headers=HX),
+            mia.post("/conversations/", data={"employee": str(team.tom.id), "scheduled_at": "2026-12-01T10:00"}),
+            mia.post(f"/conversations/{cid + 100}/talking-points", data={"phase": "looking_back", "text": "x"}),
+        ]
+    finally:
+        template_rendered.disconnect(rendered, app)
+    assert [r.status_code for r in refusals] == [422, 422, 422, 422, 404]
+    assert held and not [name for name, locked in held if locked], held

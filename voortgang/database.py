@@ -146,6 +146,14 @@ def writing():
         setattr(g, WRITING, False)
 
 
+def refused() -> None:
+    """The request's write was refused: drop what it did, and let the rest of the request
+    (rendering the refusal) read without the write lock."""
+    db.session.rollback()
+    if has_request_context():
+        setattr(g, READS_ONLY, True)
+
+
 def _request_reads_only() -> bool:
     """True when the current request will not write in this transaction.
 

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..database import reads_first
+from ..database import reads_first, refused
 from ..extensions import db
 from ..models import PHASES, Conversation, ConversationQuestion
 from ..web import is_htmx, parse_int
@@ -46,8 +46,10 @@ def refusals(view):
         try:
             return view(*args, **kwargs)
         except NotFound:
+            refused()
             abort(404)
         except ReadOnly as error:
+            refused()
             if is_htmx():
                 return render_template("conversations/_refused.html", message=error_text(error)), 403
             abort(403)
@@ -127,7 +129,10 @@ def render_page(conversation: Conversation, phase: str, status: int = 200, **ext
 
 def write_response(conversation_id: int, phase: str, fragment: str, anchor: str | None = None,
                    status: int = 200, **extra):
-    """After a write: the fragment (with the status card out of band) for htmx, else PRG."""
+    """After a write: the fragment (with the status card out of band) for htmx, else PRG.
+    After a refusal (status 400 and up), what the write did is dropped first."""
+    if status >= 400:
+        refused()
     conversation = service.get_visible(current_user, conversation_id)
     if not is_htmx():
         if status >= 400:
@@ -225,6 +230,7 @@ def create():
             error = error_text(refusal)
         else:
             return redirect(url_for("conversations.show", conversation_id=conversation.id), code=303)
+    refused()  # nothing was planned: render the form again while reading only
     return render_template("conversations/new.html", form=form, error=error), 422
 
 
