@@ -760,31 +760,28 @@ def test_signing_and_a_withdrawing_autosave_at_once_never_leave_one_signature(ap
             service.sign(mia, cid)
         start = threading.Barrier(2)
 
-        def employee_signs():
-            with app.test_request_context(method="POST"):
-                actor = db.session.get(User, team.eva.id)
-                db.session.rollback()  # hold no lock at the start line
-                start.wait()
-                try:
-                    service.sign(actor, cid)
-                except (Invalid, ReadOnly):
-                    pass  # the autosave won: no longer awaiting signatures
-                finally:
-                    db.session.remove()
+        def at_the_same_time(user_id, write, losing):
+            """Run `write(actor)` in a request of its own, released together with the other."""
+            def run():
+                with app.test_request_context(method="POST"):
+                    actor = db.session.get(User, user_id)
+                    db.session.rollback()  # hold no lock at the start line
+                    start.wait()
+                    try:
+                        write(actor)
+                    except losing:
+                        pass  # the other one won
+                    finally:
+                        db.session.remove()
+            return threading.Thread(target=run)
 
-        def manager_saves():
-            with app.test_request_context(method="POST"):
-                actor = db.session.get(User, team.mia.id)
-                db.session.rollback()  # hold no lock at the start line
-                start.wait()
-                try:
-                    service.save_answer(actor, cid, qid, f"A late thought {round_}", 0)
-                except ReadOnly:
-                    pass  # the signature won: the record is completed and read-only
-                finally:
-                    db.session.remove()
-
-        threads = [threading.Thread(target=employee_signs), threading.Thread(target=manager_saves)]
+        threads = [
+            # The autosave won: no longer awaiting signatures.
+            at_the_same_time(team.eva.id, lambda actor: service.sign(actor, cid), (Invalid, ReadOnly)),
+            # The signature won: the record is completed and read-only.
+            at_the_same_time(team.mia.id, lambda actor, r=round_: service.save_answer(
+                actor, cid, qid, f"A late thought {r}", 0), ReadOnly),
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -111,12 +111,16 @@ def test_calendar_uid_does_not_depend_on_the_host_header(app, team, login_as):
 # --- 2. A new e-mail address ends earlier password links and sessions -------------------------------
 
 
+def new_password_link_path(admin, person_id: int) -> str:
+    """Have the administrator make a password link for the person; return its path."""
+    admin.post(f"/admin/people/{person_id}/password-link")
+    page = admin.get(f"/admin/people/{person_id}").get_data(as_text=True)
+    return "/" + re.search(r'id="password-link-url" value="([^"]+)"', page).group(1).split("/", 3)[3]
+
+
 def test_changing_an_address_invalidates_password_links_and_sessions(app, team, login_as):
     admin, eva = login_as(team.admin), login_as(team.eva)
-    admin.post(f"/admin/people/{team.eva.id}/password-link")
-    page = admin.get(f"/admin/people/{team.eva.id}").get_data(as_text=True)
-    link = re.search(r'id="password-link-url" value="([^"]+)"', page).group(1)
-    path = "/" + link.split("/", 3)[3]
+    path = new_password_link_path(admin, team.eva.id)
     assert app.test_client().get(path).status_code == 200
     response = admin.post(f"/admin/people/{team.eva.id}", data={
         "email": "eva.zuidema@example.org", "name": "Eva", "manager": str(team.mia.id), "locale": "nl"})
@@ -128,9 +132,7 @@ def test_changing_an_address_invalidates_password_links_and_sessions(app, team, 
 
 def test_other_changes_keep_password_links_working(app, team, login_as):
     admin = login_as(team.admin)
-    admin.post(f"/admin/people/{team.eva.id}/password-link")
-    page = admin.get(f"/admin/people/{team.eva.id}").get_data(as_text=True)
-    path = "/" + re.search(r'id="password-link-url" value="([^"]+)"', page).group(1).split("/", 3)[3]
+    path = new_password_link_path(admin, team.eva.id)
     admin.post(f"/admin/people/{team.eva.id}", data={
         "email": "eva@example.org", "name": "Eva Zuidema", "manager": str(team.mia.id), "locale": "en"})
     assert app.test_client().get(path).status_code == 200

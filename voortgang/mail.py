@@ -235,10 +235,6 @@ def courier(app: Flask) -> Courier:
     return found
 
 
-def _link(endpoint: str, **values) -> str:
-    return public_url(endpoint, **values)
-
-
 # --- Messages ---------------------------------------------------------------------------------
 
 
@@ -266,7 +262,7 @@ def conversation_planned(conversation: Conversation, actor: User) -> None:
              lambda other=other: _("Progress conversation planned with %(name)s", name=other.name),
              attachments=[_calendar_attachment(conversation)],
              conversation=conversation, other=other,
-             link=_link("conversations.show", conversation_id=conversation.id))
+             link=public_url("conversations.show", conversation_id=conversation.id))
 
 
 def signature_needed(conversation: Conversation, actor: User) -> None:
@@ -280,7 +276,7 @@ def signature_needed(conversation: Conversation, actor: User) -> None:
         send(person, "signature_needed",
              lambda: _("Your signature is needed on a progress conversation"),
              conversation=conversation, other=actor,
-             link=_link("conversations.show", conversation_id=conversation.id))
+             link=public_url("conversations.show", conversation_id=conversation.id))
 
 
 # --- Reminders (`voortgang remind`, run daily from cron) ----------------------------------------
@@ -318,7 +314,7 @@ def due_reminders(today: date) -> int:
             sent += _remind("conversation_tomorrow", conversation.id, person, "reminder_tomorrow",
                             lambda other=other: _("Tomorrow: your progress conversation with %(name)s", name=other.name),
                             conversation=conversation, other=other,
-                            link=_link("conversations.show", conversation_id=conversation.id))
+                            link=public_url("conversations.show", conversation_id=conversation.id))
 
     soon = today + timedelta(days=14)
     followed = select(Conversation.follows_id).where(Conversation.follows_id.is_not(None))
@@ -330,7 +326,7 @@ def due_reminders(today: date) -> int:
             sent += _remind("next_evaluation", conversation.id, person, "reminder_next_evaluation",
                             lambda: _("The next progress conversation is due soon"),
                             conversation=conversation,
-                            link=_link("conversations.new", follows=conversation.id))
+                            link=public_url("conversations.new", follows=conversation.id))
 
     for agreement, conversation in db.session.execute(
             current_open_agreements().add_columns(Conversation).where(Agreement.due < today)):
@@ -338,7 +334,7 @@ def due_reminders(today: date) -> int:
         sent += _remind("agreement_overdue", agreement.id, person, "reminder_agreement",
                         lambda: _("An agreement is overdue"),
                         agreement=agreement, conversation=conversation,
-                        link=_link("conversations.phase", conversation_id=conversation.id, phase="agreements"))
+                        link=public_url("conversations.phase", conversation_id=conversation.id, phase="agreements"))
     return sent
 
 
