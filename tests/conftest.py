@@ -25,6 +25,7 @@ for _name in [n for n in os.environ if n.startswith("VOORTGANG_")]:
     del os.environ[_name]
 
 from voortgang import create_app  # noqa: E402
+from voortgang.database import writing  # noqa: E402
 from voortgang.extensions import db  # noqa: E402
 
 # The fingerprinted, compressed static files are built once for the whole run, not per
@@ -182,16 +183,16 @@ class People:
         from voortgang.people.service import create_user
 
         with self.app.app_context():
-            user = create_user(
-                email=email,
-                name=name or email.split("@")[0].title(),
-                is_admin=is_admin,
-                manager_email=manager.email if manager else None,
-                locale=locale,
-                password=password,
-            )
-            user.active = active
-            db.session.commit()
+            with writing():
+                user = create_user(
+                    email=email,
+                    name=name or email.split("@")[0].title(),
+                    is_admin=is_admin,
+                    manager_email=manager.email if manager else None,
+                    locale=locale,
+                    password=password,
+                )
+                user.active = active
             return snapshot(user)
 
 

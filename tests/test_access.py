@@ -48,6 +48,7 @@ from voortgang.models import (
     User,
 )
 from voortgang.questions import service as question_service
+from voortgang.database import writing
 
 from .conftest import BASE_CONFIG, PASSWORD, People
 
@@ -835,9 +836,8 @@ def test_follows_must_be_a_conversation_the_planner_may_see(world):
     # Tom moves to a new manager, Nina: she plans his conversations now, but his record
     # with Max is not hers to see, nor to carry agreements from.
     nina = People(world.app).add("nina@example.org", "Nina Nieuw")
-    with world.app.app_context():
+    with world.app.app_context(), writing():
         db.session.get(User, tom.id).manager_id = nina.id
-        db.session.commit()
     world.clients["new_manager"] = world.clients.login_as(nina)
     other_earlier = world.conversations["other_earlier"]
     cases += [

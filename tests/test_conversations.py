@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from voortgang.extensions import db
 from voortgang.models import Answer, AuditEvent, Conversation, TemplateQuestion
+from voortgang.database import writing
 
 from .helpers import HX, plan, question_ids, save
 
@@ -33,7 +34,7 @@ def test_manager_plans_and_questions_are_snapshotted(app, team, login_as):
     response = plan(client, team.eva)
     assert response.status_code == 303
     cid = int(response.headers["Location"].rsplit("/", 1)[1])
-    with app.app_context():
+    with app.app_context(), writing():
         conversation = db.session.get(Conversation, cid)
         assert (conversation.employee_id, conversation.manager_id, conversation.status) == (team.eva.id, team.mia.id, "planned")
         assert conversation.scheduled_at == datetime.fromisoformat("2026-12-01T09:00:00+00:00")  # Amsterdam → UTC
@@ -44,7 +45,6 @@ def test_manager_plans_and_questions_are_snapshotted(app, team, login_as):
         # Later template changes never alter the conversation.
         first = db.session.scalar(select(TemplateQuestion).order_by(TemplateQuestion.id))
         first.text_en = "Changed afterwards"
-        db.session.commit()
     page = client.get(f"/conversations/{cid}").get_data(as_text=True)
     assert "Changed afterwards" not in page
     assert "Have the personal and job-related goals been achieved?" in page

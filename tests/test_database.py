@@ -7,11 +7,10 @@ import threading
 import time
 from pathlib import Path
 
-from flask import request
 from flask_migrate import upgrade
 from sqlalchemy import inspect, text
 
-from voortgang import create_app
+from voortgang import create_app, database
 from voortgang.database import writing
 from voortgang.extensions import db
 
@@ -53,13 +52,13 @@ def test_sqlite_connections_use_wal_busy_timeout_foreign_keys(app):
         assert raw.in_transaction
 
 
-def test_sqlite_transactions_begin_immediate(app, tmp_path):
-    """A second writer cannot even start while a transaction is open (no lost updates)."""
+def test_sqlite_writes_begin_immediate(app, tmp_path):
+    """A second writer cannot even start while a write is open (no lost updates)."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
-    with app.app_context(), db.engine.connect() as conn:
+    with app.app_context(), writing():
         path = db.engine.url.database
-        conn.execute(text("SELECT 1"))  # opens the transaction: BEGIN IMMEDIATE
+        db.session.execute(text("SELECT 1"))  # opens the transaction: BEGIN IMMEDIATE
         other = sqlite3.connect(path, timeout=0.05, isolation_level=None)
         try:
             other.execute("BEGIN IMMEDIATE")
@@ -89,52 +88,64 @@ def _second_writer_can_start(path) -> bool:
         other.close()
 
 
-def test_reads_of_get_requests_take_no_write_lock_and_posts_do(app):
-    """GET never writes, so its reads need no lock; a POST's read-modify-write holds it from the start."""
+def test_reads_take_no_write_lock_and_writing_takes_it_for_its_block_only(app):
+    """Outside `writing()` every transaction only reads (no write lock, in a request or
+    not, GET or POST); `writing()` takes the lock for its block alone, and gives it back
+    when the block fails (a refusal) too."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     with app.app_context():
         path = db.engine.url.database
-    with app.test_request_context("/", method="GET"):
-        db.session.execute(text("SELECT 1"))
-        assert _second_writer_can_start(path)
-        db.session.remove()
-    with app.test_request_context("/", method="POST"):
-        db.session.execute(text("SELECT 1"))
-        assert not _second_writer_can_start(path)
-        db.session.commit()  # the request's write is done: the rest of it only reads
-        db.session.execute(text("SELECT 1"))
-        assert _second_writer_can_start(path)
-        db.session.remove()
-
-
-def test_reads_first_views_read_without_the_write_lock_until_writing(app):
-    """Autosave and presence load the person and check without holding SQLite's one
-    write lock; `writing()` takes it for the write alone, and the reply reads without it."""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
-    with app.app_context():
-        path = db.engine.url.database
-    with app.test_request_context("/conversations/1/answers/1", method="POST"):
-        assert request.endpoint == "conversations.save_answer"
-        db.session.execute(text("SELECT 1"))
-        assert _second_writer_can_start(path)
-        with writing():
+    for context in (app.app_context(), app.test_request_context("/", method="GET"),
+                    app.test_request_context("/conversations/1/answers/1", method="POST")):
+        with context:
             db.session.execute(text("SELECT 1"))
-            assert not _second_writer_can_start(path)
-        db.session.execute(text("SELECT 1"))
-        assert _second_writer_can_start(path)
-        db.session.remove()
-    # A failed write gives the lock back too.
-    with app.test_request_context("/conversations/1/presence", method="POST"):
-        try:
+            assert _second_writer_can_start(path)
             with writing():
                 db.session.execute(text("SELECT 1"))
-                raise RuntimeError("refused")
-        except RuntimeError:
-            pass
-        assert _second_writer_can_start(path)
-        db.session.remove()
+                assert not _second_writer_can_start(path)
+            db.session.execute(text("SELECT 1"))
+            assert _second_writer_can_start(path)
+            try:
+                with writing():
+                    db.session.execute(text("SELECT 1"))
+                    raise RuntimeError("refused")
+            except RuntimeError:
+                pass
+            assert _second_writer_can_start(path)
+            db.session.remove()
+
+
+def test_a_change_outside_writing_is_refused_and_writings_nest(app, people):
+    """Every change goes through `writing()`: the session refuses a flush or a statement
+    that changes something in a read transaction (on SQLite it could fail under load). An
+    inner `writing()` joins the outer one, which commits or rolls back the whole."""
+    import pytest
+    from sqlalchemy import select, update
+
+    from voortgang.database import WriteOutsideWriting
+    from voortgang.models import User
+
+    eva = people.add("eva@example.org", "Eva")
+    with app.app_context():
+        db.session.get(User, eva.id).name = "Changed"
+        with pytest.raises(WriteOutsideWriting):
+            db.session.flush()
+        db.session.rollback()
+        with pytest.raises(WriteOutsideWriting):
+            db.session.execute(update(User).where(User.id == eva.id).values(name="Changed"))
+        db.session.rollback()
+        with pytest.raises(RuntimeError):
+            with writing():
+                db.session.get(User, eva.id).name = "Changed"
+                with writing():
+                    db.session.execute(update(User).where(User.id == eva.id).values(locale="nl"))
+                raise RuntimeError("the outer block fails: nothing of either is kept")
+        assert db.session.execute(select(User.name, User.locale).where(User.id == eva.id)).one() == ("Eva", "en")
+        with writing():
+            with writing():
+                db.session.get(User, eva.id).name = "Eva de Vries"
+        assert db.session.scalar(select(User.name).where(User.id == eva.id)) == "Eva de Vries"
 
 
 def _lock_file_is_free(path) -> bool:
@@ -156,6 +167,7 @@ def test_sqlite_writers_queue_on_the_lock_file_and_go_in_as_soon_as_it_is_free(a
         engine = db.engine
         path = engine.url.database
     first = engine.connect()
+    token = database._writing.set(True)  # as in writing(): this connection's transactions write
     first.execute(text("SELECT 1"))  # BEGIN IMMEDIATE, after taking the lock file
     lock_file = Path(path + "-writer.lock")
     assert stat.S_IMODE(lock_file.stat().st_mode) == 0o600
@@ -163,6 +175,7 @@ def test_sqlite_writers_queue_on_the_lock_file_and_go_in_as_soon_as_it_is_free(a
     got_in = []
 
     def second_writer():
+        database._writing.set(True)  # (a thread of its own starts outside writing())
         with engine.connect() as second:
             second.execute(text("SELECT 1"))  # waits for the first writer, without an error
             got_in.append(time.monotonic())
@@ -184,6 +197,7 @@ def test_sqlite_writers_queue_on_the_lock_file_and_go_in_as_soon_as_it_is_free(a
     first.execute(text("SELECT 1"))
     first.close()
     assert _lock_file_is_free(path)
+    database._writing.reset(token)
 
 
 def test_a_refused_write_renders_its_answer_without_the_write_lock(app, team, login_as, database_url):

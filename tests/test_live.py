@@ -3,6 +3,7 @@ import re
 from contextlib import contextmanager
 
 import pytest
+from voortgang.database import writing
 
 from .conftest import PASSWORD
 from .helpers import HX, counting_statements, plan, question_ids, save
@@ -170,9 +171,8 @@ def test_quick_idle_poll_answers_exactly_as_the_full_view(app, team, login_as, c
     from voortgang.extensions import db
 
     def deactivate():
-        with app.app_context():
+        with app.app_context(), writing():
             db.session.get(User, team.eva.id).active = False
-            db.session.commit()
 
     def remembered():
         client = app.test_client()

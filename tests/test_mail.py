@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from voortgang import mail
 from voortgang.conversations import service
-from voortgang.database import utcnow
+from voortgang.database import utcnow, writing
 from voortgang.extensions import db
 from voortgang.models import OutgoingMail, User
 
@@ -181,8 +181,8 @@ def test_failed_mail_is_retried_and_delivered_once(app, team, login_as, inbox):
     app.config["SMTP_PORT"] = port
     with app.app_context():
         assert mail.deliver_due() == 0  # not due yet: it waits a minute after a failure
-        db.session.execute(update(OutgoingMail).values(next_attempt_at=utcnow()))
-        db.session.commit()
+        with writing():
+            db.session.execute(update(OutgoingMail).values(next_attempt_at=utcnow()))
         assert mail.deliver_due() == 1
         assert mail.deliver_due() == 0
     assert [m["Subject"] for m in inbox.to("eva@example.org")] == ["Voortgangsgesprek gepland met Mia"]
@@ -191,10 +191,10 @@ def test_failed_mail_is_retried_and_delivered_once(app, team, login_as, inbox):
 
 def test_mail_of_a_process_that_died_while_sending_is_not_sent_again(app, team, login_as, inbox):
     with app.app_context():  # as a process leaves it when it dies while the server is talking
-        db.session.add(OutgoingMail(kind="password_link", user_id=team.eva.id, to_address="eva@example.org",
-                                    message=b"Subject: x\r\n\r\nx\r\n", state="sending", attempts=1,
-                                    claimed_at=utcnow() - timedelta(minutes=11)))
-        db.session.commit()
+        with writing():
+            db.session.add(OutgoingMail(kind="password_link", user_id=team.eva.id, to_address="eva@example.org",
+                                        message=b"Subject: x\r\n\r\nx\r\n", state="sending", attempts=1,
+                                        claimed_at=utcnow() - timedelta(minutes=11)))
         assert mail.deliver_due() == 0
     assert inbox.received == []
     assert [row[2] for row in outbox(app)] == ["unknown"]

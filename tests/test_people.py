@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from voortgang.auth.service import make_password_token
+from voortgang.errors import Invalid
 from voortgang.extensions import db
 from voortgang.models import User
 
@@ -418,12 +419,12 @@ def test_common_password_refused_in_setup_and_command_line(app, client, runner):
 
 
 def test_password_rules_directly(app):
-    from voortgang.people.service import PeopleError, check_password_rules, common_passwords
+    from voortgang.people.service import check_password_rules, common_passwords
 
     assert len(common_passwords()) >= 900
     with app.app_context():
         for bad, code in (("short", "password_short"), ("x" * 1025, "password_long"), ("PASSWORD1", "password_common")):
-            with pytest.raises(PeopleError) as refusal:
+            with pytest.raises(Invalid) as refusal:
                 check_password_rules(bad)
             assert refusal.value.code == code
         check_password_rules("correct horse battery staple")
@@ -556,21 +557,22 @@ def test_apply_checks_again(app, org, admin, people):
 
 
 def test_import_is_one_transaction(app, org, monkeypatch):
-    """A failure while writing (here: at commit) leaves nobody from the file behind."""
+    """A failure while writing (here: a conflict when the rows are written) leaves nobody
+    from the file behind."""
     from voortgang.people import service
 
     before = user_count(app)
     with app.test_request_context():
-        original = db.session.commit
+        original = db.session.flush
 
-        def failing_commit():
-            db.session.flush()
+        def failing_flush():
+            original()
             raise service.IntegrityError("INSERT", {}, Exception("simulated"))
 
-        monkeypatch.setattr(db.session, "commit", failing_commit)
-        with pytest.raises(service.PeopleError):
+        monkeypatch.setattr(db.session, "flush", failing_flush)
+        with pytest.raises(Invalid):
             service.import_people(GOOD_CSV)
-        monkeypatch.setattr(db.session, "commit", original)
+        monkeypatch.setattr(db.session, "flush", original)
     assert user_count(app) == before
 
 

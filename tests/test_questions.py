@@ -14,7 +14,7 @@ from voortgang.models import (
     TemplateQuestion,
 )
 from voortgang.questions import service
-from voortgang.questions.service import Invalid
+from voortgang.errors import Invalid
 
 from .helpers import HX
 

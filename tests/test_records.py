@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 
 from voortgang.extensions import db
 from voortgang.models import Agreement, Conversation, User
+from voortgang.database import writing
 
 from .helpers import HX, counting_statements, plan, question_ids, save
 
@@ -227,7 +228,7 @@ def test_my_export_holds_everything_about_me(app, first, team):
 def _bulk(app, people: int, conversations: int):
     """Insert an organisation directly (fast): managers of 10, conversations, agreements."""
     now = datetime.now(timezone.utc)
-    with app.app_context():
+    with app.app_context(), writing():
         conn = db.session.connection()
         start = db.session.scalar(select(db.func.coalesce(db.func.max(User.id), 0))) + 1
         users = []
@@ -255,7 +256,6 @@ def _bulk(app, people: int, conversations: int):
                                "created_at": now, "updated_at": now})
         conn.execute(insert(Conversation), convs)
         conn.execute(insert(Agreement), agreements)
-        db.session.commit()
         return employees[0]["id"], employees[0]["manager_id"]
 
 
@@ -274,11 +274,10 @@ def test_statement_count_does_not_grow_with_people_or_conversations(app, team, l
 
     admin = login_as(team.admin)
     person, manager = _bulk(app, 20, 40)
-    with app.app_context():
+    with app.app_context(), writing():
         boss_user = db.session.get(User, manager)
         boss_user.password_hash = hash_password("correct horse battery staple")
         email = boss_user.email
-        db.session.commit()
     boss = app.test_client()
     login(boss, email)
     pages = ("/overview", "/overview/agreements", "/overview.csv", f"/people/{person}/record", "/")
@@ -286,10 +285,9 @@ def test_statement_count_does_not_grow_with_people_or_conversations(app, team, l
     small_boss = {path: _count_statements(app, boss, path) for path in pages}
     # The same organisation, a hundred times bigger (people in the boss's team included).
     _bulk(app, 2000, 10_000)
-    with app.app_context():
+    with app.app_context(), writing():
         db.session.execute(User.__table__.update().where(User.email.like("p%@bulk.example"), User.manager_id.is_(None),
                                                          User.id != manager).values(manager_id=manager))
-        db.session.commit()
     assert {path: _count_statements(app, admin, path) for path in pages} == small
     assert {path: _count_statements(app, boss, path) for path in pages} == small_boss
 

@@ -10,8 +10,9 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (registers the SQLite connection events)
-from . import assets, security
+from . import assets, labels, security
 from .config import load_config
+from .errors import Refusal
 from .extensions import babel, compress, csrf, db, login_manager, migrate
 from . import i18n
 from .i18n import LANGUAGE_NAMES, select_locale
@@ -49,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.before_request(answer_idle_poll)
     i18n.init_app(app)
+    labels.init_app(app)
     _init_login(app)
     security.init_app(app)
 
@@ -56,7 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .conversations import bp as conversations_bp
     from .main import bp as main_bp
     from .records import bp as records_bp
-    from .main.routes import refuse_unknown_host, render_error
+    from .main.routes import refuse, refuse_unknown_host, render_error
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
@@ -71,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(profile_bp)
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(SecurityError, refuse_unknown_host)
+    app.register_error_handler(Refusal, refuse)
 
     from .cli import register_commands
 

@@ -53,24 +53,24 @@ def user_group() -> None:
 def user_add(email, name, admin, manager_email, locale, password_stdin) -> None:
     """Create a person; without --password-stdin, print a one-time link to set the password."""
     from .auth.service import make_password_token
-    from .extensions import db
-    from .people.service import PeopleError, create_user
+    from .database import writing
+    from .errors import Invalid
+    from .people.service import create_user
 
     password = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     try:
-        user = create_user(
-            email=email,
-            name=name,
-            is_admin=admin,
-            manager_email=manager_email,
-            locale=locale,
-            password=password,
-        )
-        db.session.commit()
-    except PeopleError as error:
-        db.session.rollback()
+        with writing():
+            user = create_user(
+                email=email,
+                name=name,
+                is_admin=admin,
+                manager_email=manager_email,
+                locale=locale,
+                password=password,
+            )
+    except Invalid as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Created {user.name} <{user.email}> (id {user.id}).")
     if password is None:

@@ -1,4 +1,5 @@
-"""Database engine set-up: SQLite pragmas and BEGIN IMMEDIATE for writes, timestamps."""
+"""The database: transactions (`writing()` for a write, else a read), SQLite's pragmas and
+writer lock, UTC timestamps. The rules are in docs/architecture.md, section 3."""
 from __future__ import annotations
 
 import fcntl
@@ -6,9 +7,10 @@ import os
 import sqlite3
 import threading
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from functools import wraps
 
-from flask import current_app, g, has_request_context, request
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -103,82 +105,86 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
     cursor.close()
 
 
-READS_ONLY = "voortgang_reads_only"
 # Execution option for a connection that runs a single SELECT: no BEGIN needed on SQLite.
 ONE_READ = "voortgang_one_read"
-WRITING = "voortgang_writing"
+
+# Inside `writing()` (this thread / context): transactions begun now take the write lock.
+_writing: ContextVar[bool] = ContextVar("voortgang_writing", default=False)
 
 
-def reads_first(view):
-    """Mark a view whose reads need no write lock: it writes only inside `writing()`.
-
-    For the hottest writes (autosave, presence): SQLite's one write lock is then held
-    for the few statements of the write itself, not for loading the person and the
-    checks before it. Put it below the route decorator; `functools.wraps` in the
-    decorators above carries the mark to the registered view.
-    """
-    view.reads_first = True
-    return view
-
-
-def _reads_first() -> bool:
-    return getattr(current_app.view_functions.get(request.endpoint), "reads_first", False)
+def is_writing() -> bool:
+    return _writing.get()
 
 
 @contextmanager
 def writing():
-    """The request's write: end its reads, then run the block in one transaction that
-    takes the write lock first (SQLite) and commits; an exception rolls it back.
+    """A write, in plain words: the one owner of a change to the database.
 
-    What the block decides must rest on what it reads inside, or on a condition in
-    its UPDATE, since anything read before may have changed.
+    Ends the reads before it (their transaction; objects read so far are expired), then
+    runs the block in one transaction that takes the write lock first (SQLite: the
+    writer lock file, then BEGIN IMMEDIATE) and commits it; an exception (a `Refusal`
+    too) rolls it back. Inside another `writing()` it joins that one: the outermost
+    block commits. Outside `writing()` every transaction is a read (plain BEGIN, which
+    in WAL mode never waits for a writer), and the session refuses to write in it.
+
+    What the block decides must rest on what it reads inside, or on a condition in its
+    UPDATE, since anything read before may have changed.
     """
-    setattr(g, WRITING, True)  # first: these commits leave the request's later transactions as they were
-    if db.session().in_transaction():
-        db.session.commit()  # ends the read transaction (objects read so far are expired)
+    if _writing.get():
+        yield
+        return
+    session = db.session()
+    if session.in_transaction():
+        session.commit()  # ends the read transaction
+    token = _writing.set(True)
     try:
         yield
-        db.session.commit()
+        session.commit()
     except BaseException:
-        db.session.rollback()
+        session.rollback()
         raise
     finally:
-        setattr(g, WRITING, False)
+        _writing.reset(token)
 
 
-def refused() -> None:
-    """The request's write was refused: drop what it did, and let the rest of the request
-    (rendering the refusal) read without the write lock."""
-    db.session.rollback()
-    if has_request_context():
-        setattr(g, READS_ONLY, True)
+def writes(function):
+    """A service function that changes the database: it runs in `writing()`."""
+
+    @wraps(function)
+    def wrapper(*args, **kwargs):
+        with writing():
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
-def _request_reads_only() -> bool:
-    """True when the current request will not write in this transaction.
+class WriteOutsideWriting(RuntimeError):
+    """Code tried to change the database in a read transaction (a programming error)."""
 
-    GET and HEAD never change state (a test enforces it); a request that has
-    committed its one write only reads afterwards (to render the reply); a
-    `reads_first` view reads until `writing()`. Those transactions need no write
-    lock: in WAL mode readers never wait for writers.
-    """
-    if not has_request_context():
-        return False
-    if request.method in ("GET", "HEAD"):
-        return True
-    if g.get(WRITING, False):
-        return False
-    return g.get(READS_ONLY, False) or _reads_first()
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush_outside_writing(session, flush_context, instances) -> None:
+    if _writing.get():
+        return
+    if session.new or session.deleted or any(session.is_modified(obj) for obj in session.dirty):
+        raise WriteOutsideWriting("a change to the database outside database.writing()")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_statement_outside_writing(state) -> None:
+    if not _writing.get() and (state.is_insert or state.is_update or state.is_delete):
+        raise WriteOutsideWriting("a change to the database outside database.writing()")
 
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:
-    """Start SQLite transactions that may write with BEGIN IMMEDIATE (take the write lock up front)."""
+    """On SQLite, start a transaction in `writing()` with the write lock (BEGIN IMMEDIATE,
+    after the lock file), any other with a plain BEGIN (a read)."""
     if conn.dialect.name != "sqlite":
         return
     if conn.get_execution_options().get(ONE_READ):
         return  # one statement is a transaction of its own
-    if _request_reads_only():
+    if not _writing.get():
         conn.exec_driver_sql("BEGIN")
         return
     dbapi_connection = conn.connection.dbapi_connection
@@ -186,14 +192,6 @@ def _sqlite_begin(conn) -> None:
         dbapi_connection.begin_immediate()
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session) -> None:
-    """After a request's write is committed, the rest of the request only reads."""
-    if (has_request_context() and request.method not in ("GET", "HEAD") and not _reads_first()
-            and not g.get(WRITING, False)):
-        g.setdefault(READS_ONLY, True)
 
 
 class UTCDateTime(TypeDecorator):

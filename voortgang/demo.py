@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from .auth.service import has_people
+from .database import writing
 from .conversations import service as conversations
 from .extensions import db
 from .models import ConversationQuestion, User
@@ -158,14 +159,14 @@ def fill_demo() -> list[tuple[str, str, str, str]]:
         raise NotEmpty("the database is not empty: `voortgang demo` only fills an empty one")
     today = date.today()
     people, accounts = {}, []
-    for key, name, email, locale, admin, manager in PEOPLE:
-        password = passphrase()
-        people[key] = create_user(email=email, name=name, is_admin=admin, locale=locale, password=password,
-                                  manager_email=people[manager].email if manager else None)
-        db.session.flush()
-        role = "administrator" if admin else ("manager" if key in ("mia", "sander") else f"employee of {people[manager].name}")
-        accounts.append((name, email, password, role))
-    db.session.commit()
+    with writing():
+        for key, name, email, locale, admin, manager in PEOPLE:
+            password = passphrase()
+            people[key] = create_user(email=email, name=name, is_admin=admin, locale=locale, password=password,
+                                      manager_email=people[manager].email if manager else None)
+            db.session.flush()
+            role = "administrator" if admin else ("manager" if key in ("mia", "sander") else f"employee of {people[manager].name}")
+            accounts.append((name, email, password, role))
     p = {k: db.session.get(User, v.id) for k, v in people.items()}
 
     # Eva and Mia: completed last spring, with its follow-up planned on the agreed date

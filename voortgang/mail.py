@@ -28,10 +28,11 @@ from flask_babel import gettext as _
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from .database import utcnow
+from .database import utcnow, writing
 from .extensions import db
 from .links import public_url, uid_domain
 from .models import Conversation, OutgoingMail, SentReminder, User
+from .vocabulary import ROLES
 
 log = logging.getLogger(__name__)
 # Pauses before the next attempt after a failure; then the message is given up (failed).
@@ -130,29 +131,29 @@ def deliver_due(limit: int = 100) -> int:
     if not enabled():
         return 0
     now = utcnow()
-    abandoned = db.session.execute(
-        update(OutgoingMail)
-        .where(OutgoingMail.state == "sending", OutgoingMail.claimed_at < now - ABANDONED_AFTER)
-        .values(state="unknown", last_error="the process sending it stopped; not sent again")
-    ).rowcount
-    due = db.session.scalars(
-        select(OutgoingMail.id).where(OutgoingMail.state == "queued", OutgoingMail.next_attempt_at <= now)
-        .order_by(OutgoingMail.id).limit(limit)
-    ).all()
-    db.session.commit()
+    with writing():
+        abandoned = db.session.execute(
+            update(OutgoingMail)
+            .where(OutgoingMail.state == "sending", OutgoingMail.claimed_at < now - ABANDONED_AFTER)
+            .values(state="unknown", last_error="the process sending it stopped; not sent again")
+        ).rowcount
+        due = db.session.scalars(
+            select(OutgoingMail.id).where(OutgoingMail.state == "queued", OutgoingMail.next_attempt_at <= now)
+            .order_by(OutgoingMail.id).limit(limit)
+        ).all()
     if abandoned:
         log.warning("outbox: %d message(s) left mid-delivery by a stopped process: not sent again", abandoned)
     sent = 0
     for mail_id in due:
-        claimed = db.session.execute(
-            update(OutgoingMail).where(OutgoingMail.id == mail_id, OutgoingMail.state == "queued")
-            .values(state="sending", claimed_at=utcnow(), attempts=OutgoingMail.attempts + 1)
-        ).rowcount
-        row = db.session.execute(
-            select(OutgoingMail.kind, OutgoingMail.user_id, OutgoingMail.to_address, OutgoingMail.message,
-                   OutgoingMail.attempts).where(OutgoingMail.id == mail_id)
-        ).one() if claimed else None
-        db.session.commit()  # plain values read: nothing touches the database while sending
+        with writing():  # plain values read: nothing touches the database while sending
+            claimed = db.session.execute(
+                update(OutgoingMail).where(OutgoingMail.id == mail_id, OutgoingMail.state == "queued")
+                .values(state="sending", claimed_at=utcnow(), attempts=OutgoingMail.attempts + 1)
+            ).rowcount
+            row = db.session.execute(
+                select(OutgoingMail.kind, OutgoingMail.user_id, OutgoingMail.to_address, OutgoingMail.message,
+                       OutgoingMail.attempts).where(OutgoingMail.id == mail_id)
+            ).one() if claimed else None
         if row is None:
             continue  # another process took it
         outcome: dict = {"claimed_at": None}
@@ -172,8 +173,8 @@ def deliver_due(limit: int = 100) -> int:
             outcome.update(state="sent", sent_at=utcnow(), last_error=None)
             sent += 1
             log.info("outbox: message %d (%s) sent to user %s", mail_id, row.kind, row.user_id)
-        db.session.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id).values(**outcome))
-        db.session.commit()
+        with writing():
+            db.session.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id).values(**outcome))
     return sent
 
 
@@ -181,9 +182,7 @@ def waiting() -> int:
     """Messages still queued for a retry."""
     from sqlalchemy import func
 
-    count = db.session.scalar(select(func.count()).select_from(OutgoingMail).where(OutgoingMail.state == "queued"))
-    db.session.commit()
-    return count
+    return db.session.scalar(select(func.count()).select_from(OutgoingMail).where(OutgoingMail.state == "queued"))
 
 
 class Courier:
@@ -269,7 +268,7 @@ def signature_needed(conversation: Conversation, actor: User) -> None:
     """Tell the participants who have not signed yet (but the actor) that the record awaits them."""
     if not enabled():
         return
-    for role in ("employee", "manager"):
+    for role in ROLES:
         person = conversation.participant(role)
         if person.id == actor.id or conversation.signed_at(role) or not person.active:
             continue
@@ -288,13 +287,13 @@ def _already_sent(kind: str, object_id: int, user_id: int) -> bool:
 
 
 def _remind(kind: str, object_id: int, user: User, template: str, subject_fn, **context) -> bool:
-    if not user.active or _already_sent(kind, object_id, user.id):
-        return False
-    if not send(user, template, subject_fn, **context):
-        return False
-    # The reminder and the record that it went out: one transaction, so each goes once.
-    db.session.add(SentReminder(kind=kind, object_id=object_id, user_id=user.id))
-    db.session.commit()
+    # The reminder and the record that it went out: one write, so each goes once.
+    with writing():
+        if not user.active or _already_sent(kind, object_id, user.id):
+            return False
+        if not send(user, template, subject_fn, **context):
+            return False
+        db.session.add(SentReminder(kind=kind, object_id=object_id, user_id=user.id))
     return True
 
 

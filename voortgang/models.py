@@ -21,6 +21,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .database import UTCDateTime, utcnow
 from .extensions import db
+from .vocabulary import (  # noqa: F401  (the tuples are imported from here too)
+    AGREEMENT_OWNERS,
+    AGREEMENT_STATUSES,
+    PHASES,
+    REVIEW_DECISIONS,
+    REVIEW_RATINGS,
+    ROLES,
+    STATUSES,
+    Role,
+)
 
 
 def new_session_token() -> str:
@@ -94,15 +104,6 @@ class Setting(db.Model):
 
 
 # --- The conversation -------------------------------------------------------
-
-PHASES = ("looking_back", "looking_forward", "agreements")
-ROLES = ("employee", "manager")
-STATUSES = ("planned", "in_progress", "awaiting_signatures", "completed")
-AGREEMENT_OWNERS = ("employee", "manager", "organisation")
-AGREEMENT_STATUSES = ("open", "done", "dropped")
-REVIEW_RATINGS = ("done", "partly", "not_done")
-REVIEW_DECISIONS = ("closed", "carried", "dropped")
-
 
 def _enum_check(column: str, values: tuple[str, ...]) -> CheckConstraint:
     allowed = ", ".join(f"'{v}'" for v in values)
@@ -199,14 +200,29 @@ class Conversation(db.Model):
         Index("ix_conversations_employee_status", "employee_id", "status", "scheduled_at"),
     )
 
+    def role_of(self, user_id: int) -> Role | None:
+        """The role of the person with this id in this conversation; None: not taking part."""
+        if user_id == self.employee_id:
+            return Role.EMPLOYEE
+        if user_id == self.manager_id:
+            return Role.MANAGER
+        return None
+
     def participant(self, role: str) -> User:
-        return self.employee if role == "employee" else self.manager
+        return self.employee if role == Role.EMPLOYEE else self.manager
+
+    def participant_id(self, role: str) -> int:
+        return self.employee_id if role == Role.EMPLOYEE else self.manager_id
+
+    def changes_by(self, role: str) -> int:
+        """How many changes this side has made (the live view polls for the other side's)."""
+        return self.employee_changes if role == Role.EMPLOYEE else self.manager_changes
 
     def signed_at(self, role: str) -> datetime | None:
-        return self.employee_signed_at if role == "employee" else self.manager_signed_at
+        return self.employee_signed_at if role == Role.EMPLOYEE else self.manager_signed_at
 
     def comment(self, role: str) -> str:
-        return self.employee_comment if role == "employee" else self.manager_comment
+        return self.employee_comment if role == Role.EMPLOYEE else self.manager_comment
 
 
 class ConversationQuestion(db.Model):

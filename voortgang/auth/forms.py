@@ -5,8 +5,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from ..i18n import LANGUAGE_NAMES
-from ..people.messages import error_text
-from ..people.service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, PeopleError, check_password_rules
+from ..errors import Invalid, error_text
+from ..people.service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, check_password_rules
 
 
 class LoginForm(FlaskForm):
@@ -22,7 +22,7 @@ def password_rules(form, field) -> None:
         return
     try:
         check_password_rules(field.data)
-    except PeopleError as error:
+    except Invalid as error:
         raise ValidationError(error_text(error)) from None
 
 

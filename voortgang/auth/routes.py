@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..config import LOCALES
-from ..database import reads_first
 from ..i18n import SESSION_KEY as LOCALE_SESSION_KEY
 from ..people.service import set_locale
 from . import bp
@@ -35,7 +34,6 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@reads_first  # authenticate() writes only in database.writing(), after the password check
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("main.index"))

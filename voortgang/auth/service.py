@@ -101,7 +101,6 @@ def authenticate(email: str, password: str, address: str) -> User | None:
     """
     email = normalise_email(email)
     if is_throttled(email, address):
-        db.session.rollback()
         raise AuthError("throttled")
     user = db.session.scalar(select(User).where(User.email == email))
     stored, active = (user.password_hash, user.active) if user else (None, False)
@@ -131,8 +130,8 @@ def create_setup_token() -> str | None:
     if has_people():
         return None
     token = secrets.token_urlsafe(32)
-    db.session.merge(Setting(key=SETUP_TOKEN_KEY, value=_digest(token)))
-    db.session.commit()
+    with writing():
+        db.session.merge(Setting(key=SETUP_TOKEN_KEY, value=_digest(token)))
     return token
 
 
@@ -145,23 +144,18 @@ def setup_token_valid(token: str) -> bool:
 
 def complete_setup(token: str, *, name: str, email: str, password: str, locale: str) -> User:
     """Create the first administrator with the setup token, which then stops working."""
-    # Deleting the token row is the claim: of two simultaneous submissions only one
-    # deletes it (the other waits for the row lock, then finds nothing).
-    claimed = db.session.execute(
-        delete(Setting).where(Setting.key == SETUP_TOKEN_KEY, Setting.value == _digest(token))
-    ).rowcount
-    if claimed != 1 or has_people():
-        db.session.rollback()
-        raise AuthError("invalid setup token")
-    user = User(
-        name=name.strip(),
-        email=normalise_email(email),
-        password_hash=hash_password(password),
-        is_admin=True,
-        locale=locale,
-    )
-    db.session.add(user)
-    db.session.commit()
+    password_hash = hash_password(password)  # slow: before the write
+    with writing():
+        # Deleting the token row is the claim: of two simultaneous submissions only one
+        # deletes it (the other waits for the row lock, then finds nothing).
+        claimed = db.session.execute(
+            delete(Setting).where(Setting.key == SETUP_TOKEN_KEY, Setting.value == _digest(token))
+        ).rowcount
+        if claimed != 1 or has_people():
+            raise AuthError("invalid setup token")
+        user = User(name=name.strip(), email=normalise_email(email), password_hash=password_hash,
+                    is_admin=True, locale=locale)
+        db.session.add(user)
     return user
 
 
@@ -202,10 +196,9 @@ def user_for_password_token(token: str) -> User | None:
 def set_password(user: User, password: str) -> None:
     """Set a new password and end every existing session of this person.
 
-    The slow hash is computed outside any transaction (on SQLite a POST's transaction
-    holds the write lock that every autosave waits for), then written in a short one.
+    The slow hash is computed before the write (on SQLite the write lock, which every
+    autosave waits for, is held only for the short write itself).
     """
-    db.session.commit()  # the caller's reads end here
     new_hash = hash_password(password)
     with writing():
         user.password_hash = new_hash
@@ -214,5 +207,5 @@ def set_password(user: User, password: str) -> None:
 
 def end_sessions(user: User) -> None:
     """End every session and remember cookie of this person (sign-out everywhere)."""
-    user.end_sessions()
-    db.session.commit()
+    with writing():
+        user.end_sessions()

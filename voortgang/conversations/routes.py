@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import wraps
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -21,40 +20,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..database import reads_first, refused
 from ..extensions import db
 from ..models import PHASES, Conversation, ConversationQuestion
 from ..web import is_htmx, parse_int
 from . import bp, calendars, live, service
 from .forms import PlanForm
 from . import messages
-from .messages import ERRORS
-from .service import AnswerState, ConversationError, Invalid, NotFound, ReadOnly, StaleVersion
-
-
-def error_text(error: ConversationError) -> str:
-    return str(ERRORS.get(error.code, ERRORS["invalid"])) % error.details if error.details else str(
-        ERRORS.get(error.code, ERRORS["invalid"])
-    )
-
-
-def refusals(view):
-    """Turn the domain's NotFound and ReadOnly into 404 and 403 for every route."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        try:
-            return view(*args, **kwargs)
-        except NotFound:
-            refused()
-            abort(404)
-        except ReadOnly as error:
-            refused()
-            if is_htmx():
-                return render_template("conversations/_refused.html", message=error_text(error)), 403
-            abort(403)
-
-    return wrapper
+from ..errors import Invalid, NotFound, error_text
+from ..labels import ERRORS
+from .answers import AnswerState, StaleVersion
 
 
 def parse_date(value: str | None) -> date | None:
@@ -132,7 +106,7 @@ def write_response(conversation_id: int, phase: str, fragment: str, anchor: str 
     """After a write: the fragment (with the status card out of band) for htmx, else PRG.
     After a refusal (status 400 and up), what the write did is dropped first."""
     if status >= 400:
-        refused()
+        db.session.rollback()  # (the refused write was rolled back already: this ends the reads)
     conversation = service.get_visible(current_user, conversation_id)
     if not is_htmx():
         if status >= 400:
@@ -143,21 +117,6 @@ def write_response(conversation_id: int, phase: str, fragment: str, anchor: str 
         "conversations/_status.html", oob=True, **context
     ) + render_template("conversations/_stepper.html", oob=True, **context)
     return body, status
-
-
-@bp.context_processor
-def conversation_words() -> dict:
-    return {
-        "PHASE_TITLES": messages.PHASE_TITLES,
-        "PHASE_SUBTITLES": messages.PHASE_SUBTITLES,
-        "ROLE_NAMES": messages.ROLE_NAMES,
-        "STATUS_NAMES": messages.STATUS_NAMES,
-        "OWNER_NAMES": messages.OWNER_NAMES,
-        "AGREEMENT_STATUS_NAMES": messages.AGREEMENT_STATUS_NAMES,
-        "NEXT_STEPS": messages.NEXT_STEPS,
-        "RATING_NAMES": messages.RATING_NAMES,
-        "DECISION_NAMES": messages.DECISION_NAMES,
-    }
 
 
 # --- Lists and planning ----------------------------------------------------------
@@ -230,7 +189,6 @@ def create():
             error = error_text(refusal)
         else:
             return redirect(url_for("conversations.show", conversation_id=conversation.id), code=303)
-    refused()  # nothing was planned: render the form again while reading only
     return render_template("conversations/new.html", form=form, error=error), 422
 
 
@@ -251,7 +209,6 @@ def _contract_post_valid(form: PlanForm) -> bool:
 
 @bp.get("/<int:conversation_id>")
 @login_required
-@refusals
 def show(conversation_id: int):
     conversation = service.get_visible(current_user, conversation_id)
     return render_page(conversation, PHASES[0])
@@ -259,7 +216,6 @@ def show(conversation_id: int):
 
 @bp.get("/<int:conversation_id>/phases/<phase>")
 @login_required
-@refusals
 def phase(conversation_id: int, phase: str):
     conversation = service.get_visible(current_user, conversation_id)
     if phase not in PHASES:
@@ -269,7 +225,6 @@ def phase(conversation_id: int, phase: str):
 
 @bp.get("/<int:conversation_id>/export.json")
 @login_required
-@refusals
 def export(conversation_id: int):
     conversation = service.get_visible(current_user, conversation_id)
     response = jsonify(service.export(conversation))
@@ -282,7 +237,6 @@ def export(conversation_id: int):
 
 @bp.get("/<int:conversation_id>/updates")
 @login_required
-@refusals
 def updates(conversation_id: int):
     """What changed since revision `since`: 204 when nothing (cheap), else out-of-band pieces."""
     state = live.poll_state(current_user, conversation_id)
@@ -346,8 +300,6 @@ def updates(conversation_id: int):
 
 @bp.post("/<int:conversation_id>/presence")
 @login_required
-@refusals
-@reads_first
 def presence(conversation_id: int):
     """The page says which phase it has open (or, with `left`, that it was closed)."""
     conversation = service.get_visible(current_user, conversation_id)
@@ -363,8 +315,6 @@ def presence(conversation_id: int):
 
 @bp.post("/<int:conversation_id>/answers/<int:question_id>")
 @login_required
-@refusals
-@reads_first
 def save_answer(conversation_id: int, question_id: int):
     body = request.form.get("body", "")
     version = parse_int(request.form.get("version"))
@@ -432,7 +382,6 @@ def _phase_arg() -> str:
 
 @bp.post("/<int:conversation_id>/talking-points")
 @login_required
-@refusals
 def add_talking_point(conversation_id: int):
     phase = _phase_arg()
     text = request.form.get("text", "")
@@ -448,7 +397,6 @@ def add_talking_point(conversation_id: int):
 
 @bp.post("/<int:conversation_id>/talking-points/<int:point_id>")
 @login_required
-@refusals
 def edit_talking_point(conversation_id: int, point_id: int):
     text = request.form.get("text", "")
     phase = _phase_arg()
@@ -464,7 +412,6 @@ def edit_talking_point(conversation_id: int, point_id: int):
 
 @bp.post("/<int:conversation_id>/talking-points/<int:point_id>/delete")
 @login_required
-@refusals
 def remove_talking_point(conversation_id: int, point_id: int):
     phase = service.remove_talking_point(current_user, conversation_id, point_id)
     return write_response(conversation_id, phase, "conversations/_talking_points.html",
@@ -473,7 +420,6 @@ def remove_talking_point(conversation_id: int, point_id: int):
 
 @bp.post("/<int:conversation_id>/talking-points/<int:point_id>/discussed")
 @login_required
-@refusals
 def mark_discussed(conversation_id: int, point_id: int):
     discussed = request.form.get("discussed") == "1"
     point = service.mark_discussed(current_user, conversation_id, point_id, discussed)
@@ -492,7 +438,6 @@ def _agreement_input() -> dict:
 
 @bp.post("/<int:conversation_id>/agreements")
 @login_required
-@refusals
 def add_agreement(conversation_id: int):
     values = _agreement_input()
     try:
@@ -507,7 +452,6 @@ def add_agreement(conversation_id: int):
 
 @bp.post("/<int:conversation_id>/agreements/<int:agreement_id>")
 @login_required
-@refusals
 def edit_agreement(conversation_id: int, agreement_id: int):
     values = _agreement_input()
     try:
@@ -523,7 +467,6 @@ def edit_agreement(conversation_id: int, agreement_id: int):
 
 @bp.post("/<int:conversation_id>/next-evaluation")
 @login_required
-@refusals
 def set_next_evaluation(conversation_id: int):
     raw = request.form.get("next_evaluation", "")
     try:
@@ -541,7 +484,6 @@ def set_next_evaluation(conversation_id: int):
 
 @bp.post("/<int:conversation_id>/agreements/<int:agreement_id>/review")
 @login_required
-@refusals
 def review_agreement(conversation_id: int, agreement_id: int):
     rating, comment = request.form.get("rating", ""), request.form.get("comment", "")
     try:
@@ -556,7 +498,6 @@ def review_agreement(conversation_id: int, agreement_id: int):
 
 @bp.post("/<int:conversation_id>/agreements/<int:agreement_id>/decision")
 @login_required
-@refusals
 def decide_agreement(conversation_id: int, agreement_id: int):
     try:
         service.decide_agreement(current_user, conversation_id, agreement_id, request.form.get("decision", ""))
@@ -572,7 +513,6 @@ def decide_agreement(conversation_id: int, agreement_id: int):
 
 @bp.get("/<int:conversation_id>/calendar.ics")
 @login_required
-@refusals
 def calendar(conversation_id: int):
     conversation = service.get_visible(current_user, conversation_id)
     return _ics_response(calendars.conversation_event(conversation), f"voortgang-{conversation.id}.ics")
@@ -580,7 +520,6 @@ def calendar(conversation_id: int):
 
 @bp.get("/<int:conversation_id>/next-evaluation.ics")
 @login_required
-@refusals
 def next_evaluation_calendar(conversation_id: int):
     conversation = service.get_visible(current_user, conversation_id)
     if conversation.next_evaluation is None:
@@ -616,7 +555,6 @@ def _status_response(conversation_id: int, status: int = 200, **extra):
 
 @bp.post("/<int:conversation_id>/propose-close")
 @login_required
-@refusals
 def propose_close(conversation_id: int):
     try:
         service.propose_close(current_user, conversation_id)
@@ -628,7 +566,6 @@ def propose_close(conversation_id: int):
 
 @bp.post("/<int:conversation_id>/reopen")
 @login_required
-@refusals
 def reopen(conversation_id: int):
     service.reopen(current_user, conversation_id)
     return _status_response(conversation_id)
@@ -636,7 +573,6 @@ def reopen(conversation_id: int):
 
 @bp.post("/<int:conversation_id>/sign")
 @login_required
-@refusals
 def sign(conversation_id: int):
     comment = request.form.get("comment", "")
     try:

@@ -14,8 +14,7 @@ from ..models import User
 from ..web import admins_only, is_htmx
 from . import bp, profile_bp, service
 from .forms import ChangePasswordForm, ForgotPasswordForm, ImportForm, LanguageForm, PersonForm
-from .messages import error_text
-from .service import PeopleError
+from ..errors import Invalid, error_text
 
 # A password link made by the last action, shown once on the person's page (PRG without
 # server memory: it rides in the signed session cookie until that page is shown).
@@ -39,7 +38,7 @@ def _field_for(code: str) -> str | None:
     return {"email": "email", "name": "name", "locale": "locale", "manager": "manager"}.get(code.split("_")[0])
 
 
-def _show_error(form, error: PeopleError) -> str | None:
+def _show_error(form, error: Invalid) -> str | None:
     """Put the refusal on its field; return it when it belongs to the whole form."""
     name = _field_for(error.code)
     if name is None:
@@ -95,8 +94,7 @@ def create():
                 email=form.email.data, name=form.name.data, manager_id=form.manager.data,
                 is_admin=form.is_admin.data, locale=form.locale.data or None,
             )
-        except PeopleError as error:
-            db.session.rollback()
+        except Invalid as error:
             problem = _show_error(form, error)
         else:
             link = _keep_link(user)
@@ -136,8 +134,7 @@ def update(user_id: int):
                 current_user, user, email=form.email.data, name=form.name.data,
                 manager_id=form.manager.data, is_admin=form.is_admin.data, locale=form.locale.data or None,
             )
-        except PeopleError as error:
-            db.session.rollback()
+        except Invalid as error:
             problem = _show_error(form, error)
         else:
             flash(_("Your changes are saved."), "success")
@@ -152,8 +149,7 @@ def deactivate(user_id: int):
     user = _person(user_id)
     try:
         service.deactivate_user(current_user, user)
-    except PeopleError as error:
-        db.session.rollback()
+    except Invalid as error:
         return _render_edit(user, problem=error_text(error), status=422)
     flash(_("%(name)s is deactivated and signed out everywhere.", name=user.name), "success")
     return redirect(url_for("people.edit", user_id=user.id), code=303)
@@ -172,7 +168,7 @@ def password_link(user_id: int):
     user = _person(user_id)
     try:
         _keep_link(user)
-    except PeopleError as error:
+    except Invalid as error:
         return _render_edit(user, problem=error_text(error), status=422)
     return redirect(url_for("people.edit", user_id=user.id, _anchor="password-link"), code=303)
 
@@ -209,7 +205,6 @@ def preview_import():
         form.file.errors = [*form.file.errors, _("Choose a CSV file or paste its text.")]
         return render_template("people/import_people.html", form=form), 422
     check = service.check_import(text)
-    db.session.rollback()  # only looked
     return _render_preview(text, check)
 
 
@@ -219,9 +214,8 @@ def apply_import():
     text = request.form.get("csv_text", "")
     try:
         added = service.import_people(text)
-    except PeopleError as error:
+    except Invalid as error:
         check = service.check_import(text)
-        db.session.rollback()
         response, _status = _render_preview(text, check, problem=error_text(error))
         return response, 422
     flash(_("People imported: %(count)d. Make a password link for each of them on their page.", count=len(added)),
@@ -295,7 +289,6 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         service.request_password_link(form.email.data, request.remote_addr or "-")
-        db.session.rollback()
         return redirect(url_for("profile.forgot_password", sent=1), code=303)
     sent = request.method == "GET" and request.args.get("sent") == "1"
     return render_template("profile/forgot_password.html", form=form, sent=sent,

@@ -1,8 +1,8 @@
 """Rules for people: unique email, valid manager and locale, no manager cycles, passwords, import.
 
-The functions that change people commit their own transaction (see the README); a
-PeopleError carries a code for the UI (translated in messages.py), an English message
-for the command line, and details for the translated message.
+The functions that change people each run in `database.writing()`. A refusal is an
+`errors.Invalid` with a code (its sentence is in labels.py) and an English detail for
+the command line.
 """
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from sqlalchemy.orm import selectinload
 
 from ..auth.service import hash_password, make_password_token, normalise_email
 from ..config import LOCALES
-from ..database import writing
+from ..database import writes, writing
+from ..errors import Invalid
 from ..extensions import db
 from ..links import public_url
 from ..models import User
@@ -35,46 +36,37 @@ COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 log = logging.getLogger(__name__)
 
 
-class PeopleError(ValueError):
-    """Bad input for a person; the message is English for the CLI, the code for the UI."""
-
-    def __init__(self, code: str, message: str, **details):
-        super().__init__(message)
-        self.code = code
-        self.details = details
-
-
 # --- Single values -------------------------------------------------------------------
 
 
 def check_email(email: str) -> str:
-    """Return the normalised email or raise PeopleError."""
+    """Return the normalised email or raise Invalid."""
     email = normalise_email(email)
     if len(email) > MAX_EMAIL_LENGTH:
-        raise PeopleError("email_invalid", f"not a valid email address: {email!r}")
+        raise Invalid("email_invalid", f"not a valid email address: {email!r}")
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError:
-        raise PeopleError("email_invalid", f"not a valid email address: {email!r}") from None
+        raise Invalid("email_invalid", f"not a valid email address: {email!r}") from None
     return email
 
 
 def check_name(name: str) -> str:
-    """Return the stripped name or raise PeopleError."""
+    """Return the stripped name or raise Invalid."""
     name = (name or "").strip()
     if not name:
-        raise PeopleError("name_missing", "a name is required")
+        raise Invalid("name_missing", "a name is required")
     if len(name) > MAX_NAME_LENGTH or any(ord(c) < 32 for c in name):
-        raise PeopleError("name_invalid", f"a name has at most {MAX_NAME_LENGTH} characters on one line")
+        raise Invalid("name_invalid", f"a name has at most {MAX_NAME_LENGTH} characters on one line")
     return name
 
 
 def check_locale(locale: str | None) -> str | None:
-    """Return nl, en or None (no preference: the browser decides); raise PeopleError otherwise."""
+    """Return nl, en or None (no preference: the browser decides); raise Invalid otherwise."""
     if locale in (None, ""):
         return None
     if locale not in LOCALES:
-        raise PeopleError("locale_invalid", f"unknown locale {locale!r}: use {' or '.join(LOCALES)}")
+        raise Invalid("locale_invalid", f"unknown locale {locale!r}: use {' or '.join(LOCALES)}")
     return locale
 
 
@@ -92,13 +84,13 @@ def is_common_password(password: str) -> bool:
 def check_password_rules(password: str) -> None:
     """Length 8 to 1024 and not a common password; no composition rules (NIST SP 800-63B)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise PeopleError("password_short", f"the password needs at least {MIN_PASSWORD_LENGTH} characters",
+        raise Invalid("password_short", f"the password needs at least {MIN_PASSWORD_LENGTH} characters",
                           min=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise PeopleError("password_long", f"the password may have at most {MAX_PASSWORD_LENGTH} characters",
+        raise Invalid("password_long", f"the password may have at most {MAX_PASSWORD_LENGTH} characters",
                           max=MAX_PASSWORD_LENGTH)
     if is_common_password(password):
-        raise PeopleError("password_common", "this password is one of the most common ones: choose another")
+        raise Invalid("password_common", "this password is one of the most common ones: choose another")
 
 
 def find_by_email(email: str) -> User | None:
@@ -117,17 +109,17 @@ def create_user(
     locale: str | None = None,
     password: str | None = None,
 ) -> User:
-    """Add a person (not committed); raise PeopleError on bad input."""
+    """Add a person (not committed); raise Invalid on bad input."""
     email = check_email(email)
     name = check_name(name)
     if find_by_email(email) is not None:
-        raise PeopleError("email_taken", f"a person with email {email} already exists")
+        raise Invalid("email_taken", f"a person with email {email} already exists")
     locale = check_locale(locale)
     manager = None
     if manager_email:
         manager = find_by_email(manager_email)
         if manager is None:
-            raise PeopleError("manager_unknown", f"no person with email {normalise_email(manager_email)}")
+            raise Invalid("manager_unknown", f"no person with email {normalise_email(manager_email)}")
     if password is not None:
         check_password_rules(password)
     user = User(
@@ -143,38 +135,38 @@ def create_user(
 
 
 def _manager_for(user_id: int | None, manager_id: int | None, current_manager_id: int | None = None) -> User | None:
-    """The manager to assign to person `user_id` (None for a new person); raise PeopleError."""
+    """The manager to assign to person `user_id` (None for a new person); raise Invalid."""
     if manager_id is None:
         return None
     if user_id is not None and manager_id == user_id:
-        raise PeopleError("manager_self", "a person cannot be their own manager")
+        raise Invalid("manager_self", "a person cannot be their own manager")
     manager = db.session.get(User, manager_id)
     if manager is None:
-        raise PeopleError("manager_unknown", f"no person with id {manager_id}")
+        raise Invalid("manager_unknown", f"no person with id {manager_id}")
     if not manager.active and manager_id != current_manager_id:
-        raise PeopleError("manager_inactive", f"{manager.email} is deactivated and cannot be a manager",
+        raise Invalid("manager_inactive", f"{manager.email} is deactivated and cannot be a manager",
                           name=manager.name)
     if user_id is not None and would_create_cycle(user_id, manager_id):
-        raise PeopleError("manager_cycle", f"{manager.email} already reports (directly or indirectly) to this person",
+        raise Invalid("manager_cycle", f"{manager.email} already reports (directly or indirectly) to this person",
                           manager=manager.name)
     return manager
 
 
-def _commit_or_email_taken(email: str) -> None:
+def _flush_or_email_taken(email: str) -> None:
     try:
-        db.session.commit()
-    except IntegrityError:  # someone else took the address between the check and the commit
-        db.session.rollback()
-        raise PeopleError("email_taken", f"a person with email {email} already exists") from None
+        db.session.flush()
+    except IntegrityError:  # someone else took the address between the check and the write
+        raise Invalid("email_taken", f"a person with email {email} already exists") from None
 
 
+@writes
 def add_user(*, email: str, name: str, manager_id: int | None = None, is_admin: bool = False,
              locale: str | None = None) -> User:
-    """Add a person without a password (they set one with a password link); commit."""
+    """Add a person without a password (they set one with a password link)."""
     manager = _manager_for(None, manager_id)
     user = create_user(email=email, name=name, is_admin=is_admin, locale=locale)
     user.manager = manager
-    _commit_or_email_taken(user.email)
+    _flush_or_email_taken(user.email)
     return user
 
 
@@ -214,23 +206,24 @@ def _active_admins(excluding: int | None = None) -> int:
     return len([i for i in ids if i != excluding])
 
 
+@writes
 def update_user(actor: User, user: User, *, email: str, name: str, manager_id: int | None,
                 is_admin: bool, locale: str | None) -> User:
-    """Change a person's details; refuse manager loops and leaving no active administrator; commit.
+    """Change a person's details; refuse manager loops and leaving no active administrator.
 
     A new e-mail address ends the person's sessions and password links; a new manager
-    takes over the person's open conversations (conversations.service.hand_over_open_conversations).
+    takes over the person's open conversations (conversations/planning.py: hand_over_open_conversations).
     """
     email = check_email(email)
     name = check_name(name)
     if email != user.email:
         other = find_by_email(email)
         if other is not None and other.id != user.id:
-            raise PeopleError("email_taken", f"a person with email {email} already exists")
+            raise Invalid("email_taken", f"a person with email {email} already exists")
     locale = check_locale(locale)
     manager = _manager_for(user.id, manager_id, user.manager_id)
     if user.is_admin and not is_admin and user.active and _active_admins(excluding=user.id) == 0:
-        raise PeopleError("last_admin", "there must always be an active administrator")
+        raise Invalid("last_admin", "there must always be an active administrator")
     if email != user.email:
         # Password links mailed to the old address stop working (they carry the session
         # token), and so do the person's sessions: the account changed hands, or hands back.
@@ -238,29 +231,28 @@ def update_user(actor: User, user: User, *, email: str, name: str, manager_id: i
     former_manager_id = user.manager_id
     user.email, user.name, user.locale, user.is_admin = email, name, locale, is_admin
     user.manager = manager
-    db.session.flush()
-    from ..conversations.service import hand_over_open_conversations
+    _flush_or_email_taken(email)
+    from ..conversations.planning import hand_over_open_conversations
 
     hand_over_open_conversations(actor, user, former_manager_id)
-    _commit_or_email_taken(email)
     return user
 
 
+@writes
 def deactivate_user(actor: User, user: User) -> None:
-    """Deactivate a person (their records stay) and end all their sessions at once; commit."""
+    """Deactivate a person (their records stay) and end all their sessions at once."""
     if user.id == actor.id:
-        raise PeopleError("deactivate_self", "you cannot deactivate yourself")
+        raise Invalid("deactivate_self", "you cannot deactivate yourself")
     if user.is_admin and user.active and _active_admins(excluding=user.id) == 0:
-        raise PeopleError("last_admin", "there must always be an active administrator")
+        raise Invalid("last_admin", "there must always be an active administrator")
     user.active = False
     user.end_sessions()
-    db.session.commit()
 
 
+@writes
 def reactivate_user(actor: User, user: User) -> None:
-    """Let a deactivated person sign in again (with their old password, if any); commit."""
+    """Let a deactivated person sign in again (with their old password, if any)."""
     user.active = True
-    db.session.commit()
 
 
 def search_people(query: str = "") -> list[User]:
@@ -287,12 +279,12 @@ def possible_managers(user: User | None = None) -> list[User]:
     return chosen
 
 
+@writes
 def set_locale(user: User, locale: str) -> None:
     """Save the person's language."""
     if locale not in LOCALES:
-        raise PeopleError("locale_invalid", f"unknown locale {locale!r}: use {' or '.join(LOCALES)}")
+        raise Invalid("locale_invalid", f"unknown locale {locale!r}: use {' or '.join(LOCALES)}")
     user.locale = locale
-    db.session.commit()
 
 
 # --- Password links ------------------------------------------------------------------------
@@ -305,7 +297,7 @@ def password_link(user: User) -> str:
     fingerprint in every token) or they expire.
     """
     if not user.active:
-        raise PeopleError("link_inactive", f"{user.email} is deactivated: reactivate them first", name=user.name)
+        raise Invalid("link_inactive", f"{user.email} is deactivated: reactivate them first", name=user.name)
     return public_url("auth.set_password_with_token", token=make_password_token(user))
 
 
@@ -321,7 +313,7 @@ def send_password_link(user: User, link: str, invitation: bool = False) -> bool:
     """
     from .. import mail
 
-    with writing():  # its own short write, after the caller's (which created the person)
+    with writing():
         queued = mail.password_link(user, link, invitation=invitation)
     return queued
 
@@ -341,22 +333,21 @@ def request_password_link(email: str, address: str) -> None:
 
     try:
         email = check_email(email)
-    except PeopleError:
+    except Invalid:
         return
     # Counted under keys of their own, per account and per client address: these requests
     # never count towards the sign-in limits (50 of them from behind one office proxy
     # would otherwise lock the whole office out of signing in).
     key, address_key = RESET_PREFIX + email, RESET_PREFIX + address
-    if is_throttled(key, address_key):
-        db.session.rollback()
-        return
-    record_failure(key, address_key)
-    user = find_by_email(email)
-    if user is not None and user.active and mail_configured():
-        from .. import mail
+    with writing():  # the count and the mail together
+        if is_throttled(key, address_key):
+            return
+        record_failure(key, address_key)
+        user = find_by_email(email)
+        if user is not None and user.active and mail_configured():
+            from .. import mail
 
-        mail.password_link(user, password_link(user), invitation=False)
-    db.session.commit()  # the count and the mail together
+            mail.password_link(user, password_link(user), invitation=False)
 
 
 # --- Import from CSV -----------------------------------------------------------------------
@@ -384,7 +375,7 @@ class ImportRow:
     manager: str
     locale: str | None
     raw_locale: str = ""
-    errors: list[PeopleError] = field(default_factory=list)
+    errors: list[Invalid] = field(default_factory=list)
 
 
 @dataclass
@@ -392,7 +383,7 @@ class ImportCheck:
     """The outcome of checking a file: its rows, and problems with the file as a whole."""
 
     rows: list[ImportRow] = field(default_factory=list)
-    errors: list[PeopleError] = field(default_factory=list)
+    errors: list[Invalid] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -435,19 +426,19 @@ def check_import(text: str) -> ImportCheck:
     result = ImportCheck()
     text = (text or "").lstrip("\ufeff")
     if len(text.encode("utf-8")) > MAX_IMPORT_BYTES:
-        result.errors.append(PeopleError("import_too_large", f"the file is larger than {MAX_IMPORT_BYTES // 1024} kB",
+        result.errors.append(Invalid("import_too_large", f"the file is larger than {MAX_IMPORT_BYTES // 1024} kB",
                                          limit=MAX_IMPORT_BYTES // 1024))
         return result
     if "\x00" in text:
-        result.errors.append(PeopleError("import_not_text", "this is not a CSV text file"))
+        result.errors.append(Invalid("import_not_text", "this is not a CSV text file"))
         return result
     try:
         lines = list(_numbered(_reader(text)))
     except csv.Error:
-        result.errors.append(PeopleError("import_not_csv", "the file could not be read as CSV"))
+        result.errors.append(Invalid("import_not_csv", "the file could not be read as CSV"))
         return result
     if not lines:
-        result.errors.append(PeopleError("import_empty", "the file is empty"))
+        result.errors.append(Invalid("import_empty", "the file is empty"))
         return result
 
     header_line, header = lines[0]
@@ -457,18 +448,18 @@ def check_import(text: str) -> ImportCheck:
             continue
         column = _column_for(cell)
         if column is None:
-            result.errors.append(PeopleError("import_column_unknown", f"unknown column {cell!r}", column=cell.strip()))
+            result.errors.append(Invalid("import_column_unknown", f"unknown column {cell!r}", column=cell.strip()))
         elif column in columns:
-            result.errors.append(PeopleError("import_column_twice", f"column {cell!r} appears twice", column=cell.strip()))
+            result.errors.append(Invalid("import_column_twice", f"column {cell!r} appears twice", column=cell.strip()))
         else:
             columns[column] = index
     for required in ("email", "name"):
         if required not in columns:
-            result.errors.append(PeopleError(f"import_{required}_column_missing", f"the {required} column is missing"))
+            result.errors.append(Invalid(f"import_{required}_column_missing", f"the {required} column is missing"))
     if result.errors:
         return result
     if len(lines) - 1 > MAX_IMPORT_ROWS:
-        result.errors.append(PeopleError("import_too_many", f"at most {MAX_IMPORT_ROWS} people at a time",
+        result.errors.append(Invalid("import_too_many", f"at most {MAX_IMPORT_ROWS} people at a time",
                                          limit=MAX_IMPORT_ROWS))
         return result
 
@@ -483,11 +474,11 @@ def check_import(text: str) -> ImportCheck:
         row = ImportRow(line=line, email=normalise_email(cell(cells, "email")), name=cell(cells, "name"),
                         manager=normalise_email(cell(cells, "manager")), locale=None, raw_locale=raw_locale)
         if len(cells) > len(header):
-            row.errors.append(PeopleError("import_too_many_values", "more values than columns"))
+            row.errors.append(Invalid("import_too_many_values", "more values than columns"))
         _check_row(row)
         result.rows.append(row)
     if not result.rows:
-        result.errors.append(PeopleError("import_empty", "the file has no people"))
+        result.errors.append(Invalid("import_empty", "the file has no people"))
         return result
     _check_against_each_other(result.rows)
     return result
@@ -501,15 +492,15 @@ def _numbered(reader):
 def _check_row(row: ImportRow) -> None:
     try:
         row.email = check_email(row.email)
-    except PeopleError as error:
+    except Invalid as error:
         row.errors.append(error)
     try:
         row.name = check_name(row.name)
-    except PeopleError as error:
+    except Invalid as error:
         row.errors.append(error)
     word = LOCALE_WORDS.get(row.raw_locale.lower()) if row.raw_locale else None
     if row.raw_locale and word is None:
-        row.errors.append(PeopleError("import_locale_invalid", f"unknown language {row.raw_locale!r}: use nl or en",
+        row.errors.append(Invalid("import_locale_invalid", f"unknown language {row.raw_locale!r}: use nl or en",
                                       value=row.raw_locale))
     row.locale = word
 
@@ -524,24 +515,24 @@ def _check_against_each_other(rows: list[ImportRow]) -> None:
     first_line: dict[str, int] = {}
     for row in rows:
         if row.email in first_line:
-            row.errors.append(PeopleError("import_email_twice", f"{row.email} is also on line {first_line[row.email]}",
+            row.errors.append(Invalid("import_email_twice", f"{row.email} is also on line {first_line[row.email]}",
                                           line=first_line[row.email]))
         else:
             first_line[row.email] = row.line
         if row.email in existing:
-            row.errors.append(PeopleError("email_taken", f"a person with email {row.email} already exists"))
+            row.errors.append(Invalid("email_taken", f"a person with email {row.email} already exists"))
     in_file = {row.email: row for row in rows}
     for row in rows:
         if not row.manager:
             continue
         if row.manager == row.email:
-            row.errors.append(PeopleError("manager_self", "a person cannot be their own manager"))
+            row.errors.append(Invalid("manager_self", "a person cannot be their own manager"))
         elif row.manager in existing:
             if not existing[row.manager].active:
-                row.errors.append(PeopleError("manager_inactive", f"{row.manager} is deactivated",
+                row.errors.append(Invalid("manager_inactive", f"{row.manager} is deactivated",
                                               name=existing[row.manager].name))
         elif row.manager not in in_file:
-            row.errors.append(PeopleError("import_manager_unknown",
+            row.errors.append(Invalid("import_manager_unknown",
                                           f"no person with email {row.manager} in the database or the file",
                                           email=row.manager))
     graph = {row.email: row.manager or None for row in rows if row.manager != row.email}
@@ -550,15 +541,15 @@ def _check_against_each_other(rows: list[ImportRow]) -> None:
             chain = _closes_loop(graph, row.email, row.manager)
             if chain is not None:
                 loop = " → ".join([row.email, *chain])
-                row.errors.append(PeopleError("import_manager_cycle", f"managers in a loop: {loop}", chain=loop))
+                row.errors.append(Invalid("import_manager_cycle", f"managers in a loop: {loop}", chain=loop))
 
 
+@writes
 def import_people(text: str) -> list[User]:
     """Check the CSV again and add all its people in one transaction, or nobody at all."""
     check = check_import(text)
     if not check.ok:
-        db.session.rollback()
-        raise PeopleError("import_invalid", "the file has problems: nothing was imported")
+        raise Invalid("import_invalid", "the file has problems: nothing was imported")
     added: dict[str, User] = {}
     for row in check.rows:
         added[row.email] = User(email=row.email, name=row.name, locale=row.locale)
@@ -567,8 +558,7 @@ def import_people(text: str) -> list[User]:
         if row.manager:
             added[row.email].manager = added.get(row.manager) or find_by_email(row.manager)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
-        db.session.rollback()
-        raise PeopleError("import_invalid", "someone changed the people meanwhile: nothing was imported") from None
+        raise Invalid("import_invalid", "someone changed the people meanwhile: nothing was imported") from None
     return list(added.values())

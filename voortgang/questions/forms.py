@@ -1,4 +1,4 @@
-"""Forms of the question templates, and the words for the refusals of service.py."""
+"""Forms of the question templates."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -7,30 +7,8 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ..web import optional_id
-from .service import MAX_NAME_LENGTH, MAX_QUESTION_LENGTH, TemplateError
-
-ERRORS = {
-    "name_missing": _l("Enter a name for the template."),
-    "name_too_long": _l("Use at most %(max)d characters for the name."),
-    "text_nl_missing": _l("Enter the Dutch text."),
-    "text_en_missing": _l("Enter the English text."),
-    "text_too_long": _l("Shorten the text to at most %(max)d characters."),
-    "copy_from_unknown": _l("Choose a template to copy from, or start empty."),
-    "default_empty": _l("A template without questions cannot be the default. Add questions first."),
-    "default_last_question": _l(
-        "This is the only question of the default template, so it cannot be removed. "
-        "Make another template the default first."
-    ),
-    "delete_default": _l("The default template cannot be deleted. Make another template the default first."),
-}
-
-
-def error_text(error: TemplateError) -> str:
-    message = ERRORS.get(error.code)
-    if message is None:
-        return str(_l("This could not be saved."))
-    return str(message) % error.details if error.details else str(message)
-
+from ..labels import ERRORS
+from .service import MAX_NAME_LENGTH, MAX_QUESTION_LENGTH
 
 def _clean(value):
     """Strip, with Unix line ends: browsers send CRLF, and the limit counts characters."""
@@ -42,8 +20,8 @@ def _clean(value):
 def _name_field() -> StringField:
     return StringField(
         _l("Name"), filters=[_clean],
-        validators=[DataRequired(message=ERRORS["name_missing"]),
-                    Length(max=MAX_NAME_LENGTH, message=ERRORS["name_too_long"])],
+        validators=[DataRequired(message=ERRORS["template_name_missing"]),
+                    Length(max=MAX_NAME_LENGTH, message=ERRORS["template_name_too_long"])],
     )
 
 

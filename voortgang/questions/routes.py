@@ -15,40 +15,28 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from werkzeug import exceptions as http
 
-from ..conversations.messages import PHASE_TITLES
-from ..extensions import db
-from ..main.routes import render_error
 from ..models import PHASES, Template
 from ..web import admins_only, is_htmx
 from . import bp, service
-from .forms import QuestionForm, RenameForm, TemplateForm, error_text
-from .service import Invalid, NotFound
+from ..errors import Invalid, error_text
+from .forms import QuestionForm, RenameForm, TemplateForm
 
 
 bp.before_request(admins_only)
 
 
-@bp.errorhandler(NotFound)
-def not_found(_error):
-    """A template or question that does not exist (any more) is a 404, whichever route asked."""
-    db.session.rollback()
-    return render_error(http.NotFound())
-
-
 @bp.context_processor
 def template_words() -> dict:
-    return {"PHASE_TITLES": PHASE_TITLES, "phases": PHASES}
+    return {"phases": PHASES}
 
 
 def _template(template_id: int) -> Template:
-    return service.get_template(template_id)  # NotFound → 404 (above)
+    return service.get_template(template_id)  # NotFound → 404 (main/routes.py: refuse)
 
 
 def _field_error(form, error: Invalid) -> str | None:
     """Put a refusal on its field; return it when it belongs to no field of this form."""
-    db.session.rollback()
     field = getattr(form, error.field, None) if error.field else None
     if field is None:
         return error_text(error)
@@ -102,7 +90,6 @@ def make_default(template_id: int):
     try:
         template = service.set_default_template(template_id)
     except Invalid as error:
-        db.session.rollback()
         return _render_index(problem={"template_id": template_id, "message": error_text(error)}, status=422)
     if is_htmx():
         return _render_index()
@@ -170,7 +157,6 @@ def delete(template_id: int):
     try:
         name = service.delete_template(template_id)
     except Invalid as error:
-        db.session.rollback()
         return _render_show(_template(template_id), 422, problem={"key": "delete", "message": error_text(error)})
     flash(_("“%(name)s” has been deleted.", name=name), "success")
     if is_htmx():
@@ -221,7 +207,6 @@ def remove_question(template_id: int, question_id: int):
     try:
         service.remove_question(template_id, question_id)
     except Invalid as error:
-        db.session.rollback()
         return _phase_response(template_id, phase, f"question-{question_id}", status=422,
                                problem={"key": f"question-{question_id}", "message": error_text(error)})
     return _phase_response(template_id, phase, f"phase-{phase}")

@@ -1,7 +1,7 @@
 """Rules of question templates: one default at all times, questions in order per phase.
 
-Every function that changes something runs in one short transaction and commits it
-(see the README). Conversations hold their own copy of the questions (made by
+Every function that changes something runs in its own `database.writing()`.
+Conversations hold their own copy of the questions (made by
 plan_conversation), so nothing here ever changes a conversation.
 
 Writes lock the template's row first (SELECT ... FOR UPDATE on PostgreSQL; SQLite
@@ -12,35 +12,14 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
+from ..database import writes
+from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import PHASES, Template, TemplateQuestion
 
 MAX_NAME_LENGTH = 200
 MAX_QUESTION_LENGTH = 1000
 DIRECTIONS = ("up", "down")
-
-
-class TemplateError(Exception):
-    """A refusal; `code` names it for the view, `field` the input it is about (if any)."""
-
-    code = "invalid"
-
-    def __init__(self, code: str | None = None, field: str | None = None, **details):
-        super().__init__(code or self.code)
-        if code:
-            self.code = code
-        self.field = field
-        self.details = details
-
-
-class NotFound(TemplateError):
-    """No such template (or no such question in it): answer 404."""
-
-    code = "not_found"
-
-
-class Invalid(TemplateError):
-    """The input or the change is not acceptable; `code` says why."""
 
 
 # --- Reading ---------------------------------------------------------------------------
@@ -86,9 +65,9 @@ def check_name(name: str | None) -> str:
     """Return the cleaned name or raise Invalid."""
     name = " ".join(_clean(name).split())  # one line
     if not name:
-        raise Invalid("name_missing", field="name")
+        raise Invalid("template_name_missing", field="name")
     if len(name) > MAX_NAME_LENGTH:
-        raise Invalid("name_too_long", field="name", max=MAX_NAME_LENGTH)
+        raise Invalid("template_name_too_long", field="name", max=MAX_NAME_LENGTH)
     return name
 
 
@@ -146,6 +125,7 @@ def _question_count(template_id: int) -> int:
 # --- Templates -------------------------------------------------------------------------
 
 
+@writes
 def create_template(name: str, copy_from_id: int | None = None) -> Template:
     """Create a template, empty or with a copy of another template's questions; never the default."""
     name = check_name(name)
@@ -162,19 +142,19 @@ def create_template(name: str, copy_from_id: int | None = None) -> Template:
                 text_nl=question.text_nl, text_en=question.text_en,
             ))
     db.session.add(template)
-    db.session.commit()
     return template
 
 
+@writes
 def rename_template(template_id: int, name: str) -> Template:
     """Give the template another name."""
     name = check_name(name)
     template = _locked(template_id)
     template.name = name
-    db.session.commit()
     return template
 
 
+@writes
 def set_default_template(template_id: int) -> Template:
     """Make this template the default and every other one not, in one transaction."""
     # Lock every template row, always in the same order: two administrators choosing
@@ -188,10 +168,10 @@ def set_default_template(template_id: int) -> Template:
         .values(is_default=False)
     )
     db.session.execute(update(Template).where(Template.id == template_id).values(is_default=True))
-    db.session.commit()
     return template
 
 
+@writes
 def delete_template(template_id: int) -> str:
     """Delete a template that is not the default; return its name. Conversations keep their copies."""
     template = _locked(template_id)
@@ -199,13 +179,13 @@ def delete_template(template_id: int) -> str:
         raise Invalid("delete_default")
     name = template.name
     db.session.delete(template)
-    db.session.commit()
     return name
 
 
 # --- Questions -------------------------------------------------------------------------
 
 
+@writes
 def add_question(template_id: int, phase: str, text_nl: str, text_en: str) -> TemplateQuestion:
     """Add a question at the end of a phase."""
     if phase not in PHASES:
@@ -219,20 +199,20 @@ def add_question(template_id: int, phase: str, text_nl: str, text_en: str) -> Te
         position=len(existing) + 1, text_nl=text_nl, text_en=text_en,
     )
     db.session.add(question)
-    db.session.commit()
     return question
 
 
+@writes
 def update_question(template_id: int, question_id: int, text_nl: str, text_en: str) -> TemplateQuestion:
     """Change both texts of a question."""
     text_nl, text_en = check_texts(text_nl, text_en)
     _locked(template_id)
     question = get_question(template_id, question_id)
     question.text_nl, question.text_en = text_nl, text_en
-    db.session.commit()
     return question
 
 
+@writes
 def remove_question(template_id: int, question_id: int) -> str:
     """Remove a question; return its phase. The default template keeps at least one question."""
     template = _locked(template_id)
@@ -243,10 +223,10 @@ def remove_question(template_id: int, question_id: int) -> str:
     db.session.delete(question)
     db.session.flush()
     _renumber(_phase_questions(template_id, phase))
-    db.session.commit()
     return phase
 
 
+@writes
 def move_question(template_id: int, question_id: int, direction: str) -> TemplateQuestion:
     """Move a question one place up or down within its phase; at either end nothing changes."""
     if direction not in DIRECTIONS:
@@ -259,5 +239,4 @@ def move_question(template_id: int, question_id: int, direction: str) -> Templat
     if 0 <= other < len(questions):
         questions[index], questions[other] = questions[other], questions[index]
     _renumber(questions)
-    db.session.commit()
     return question

@@ -10,22 +10,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..conversations import service as conversations
-from ..conversations.messages import AGREEMENT_STATUS_NAMES, DECISION_NAMES, OWNER_NAMES, RATING_NAMES, ROLE_NAMES, STATUS_NAMES
+from ..labels import FLAG_NAMES, STATUS_NAMES
 from ..extensions import db
 from . import bp, service
 
-FLAG_NAMES = {
-    "no_conversation_this_year": lambda: _("No completed conversation in the last 12 months"),
-    "evaluation_overdue": lambda: _("Next evaluation overdue"),
-    "agreements_overdue": lambda: _("Agreements overdue"),
-}
-
-
 @bp.context_processor
 def words() -> dict:
-    return {"STATUS_NAMES": STATUS_NAMES, "OWNER_NAMES": OWNER_NAMES, "ROLE_NAMES": ROLE_NAMES,
-            "AGREEMENT_STATUS_NAMES": AGREEMENT_STATUS_NAMES, "DECISION_NAMES": DECISION_NAMES,
-            "RATING_NAMES": RATING_NAMES, "FLAG_NAMES": FLAG_NAMES, "today": date.today()}
+    return {"today": date.today()}
 
 
 def may_see_overview() -> bool:
@@ -88,7 +79,7 @@ def overview_csv():
             STATUS_NAMES[row.current_status] if row.current_status else "",
             row.next_evaluation.isoformat() if row.next_evaluation else "",
             row.open_agreements, row.overdue_agreements,
-            "; ".join(FLAG_NAMES[f]() for f in row.flags),
+            "; ".join(str(FLAG_NAMES[f]) for f in row.flags),
         )])
     response = make_response(out.getvalue())
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
