@@ -26,7 +26,7 @@ from sqlalchemy import text
 from voortgang import create_app
 from voortgang.extensions import db
 
-from .conftest import BASE_CONFIG, PASSWORD, POSTGRES_URL
+from .conftest import BASE_CONFIG, PASSWORD, POSTGRES_URL, sqlite_only
 from .servers import Browserish, Server, run_cli, server_env
 
 # --- The load of the concurrency test --------------------------------------------------
@@ -39,9 +39,6 @@ WORKERS, THREADS = 2, 1  # as `voortgang serve` runs by default (on one CPU)
 STORM_CONVERSATIONS = 6
 BACKUPS = 2
 CRASH_AFTER_ACKNOWLEDGED = 150  # kill -9 once this many saves were acknowledged
-
-sqlite_only = pytest.mark.skipif(bool(POSTGRES_URL), reason="works on the SQLite database file")
-
 
 # --- Helpers -------------------------------------------------------------------------------
 
@@ -282,7 +279,7 @@ def test_concurrent_autosaves_lose_nothing_and_bump_the_revision_once_per_change
 
 
 @pytest.mark.slow
-@sqlite_only
+@sqlite_only("works on the SQLite database file")
 def test_backup_during_writes_is_consistent_and_restores(app, people, instance_path, database_url, tmp_path):
     pairs = make_people(people, STORM_CONVERSATIONS, "b")
     env = server_env(instance_path, database_url)
@@ -378,7 +375,7 @@ def test_backup_during_writes_is_consistent_and_restores(app, people, instance_p
 
 
 @pytest.mark.slow
-@sqlite_only
+@sqlite_only("works on the SQLite database file")
 def test_kill_9_in_the_middle_of_writes_loses_no_acknowledged_save(app, people, instance_path, database_url):
     pairs = make_people(people, STORM_CONVERSATIONS, "k")
     env = server_env(instance_path, database_url)

@@ -15,7 +15,7 @@ from voortgang import create_app
 from voortgang.database import writing
 from voortgang.extensions import db
 
-from .conftest import BASE_CONFIG
+from .conftest import BASE_CONFIG, sqlite_only
 
 
 def test_migrations_create_schema_on_empty_sqlite_file(instance_path, tmp_path):
@@ -40,9 +40,8 @@ def test_cli_db_upgrade_then_check_finds_no_pending_model_change(instance_path, 
         db.engine.dispose()
 
 
+@sqlite_only("SQLite's connection settings (PRAGMAs)")
 def test_sqlite_connections_use_wal_busy_timeout_foreign_keys(app):
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
     with app.app_context(), db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -53,10 +52,9 @@ def test_sqlite_connections_use_wal_busy_timeout_foreign_keys(app):
         assert raw.in_transaction
 
 
+@sqlite_only("SQLite's BEGIN IMMEDIATE write lock")
 def test_sqlite_transactions_begin_immediate(app, tmp_path):
     """A second writer cannot even start while a transaction is open (no lost updates)."""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
     with app.app_context(), db.engine.connect() as conn:
         path = db.engine.url.database
         conn.execute(text("SELECT 1"))  # opens the transaction: BEGIN IMMEDIATE
@@ -89,10 +87,9 @@ def _second_writer_can_start(path) -> bool:
         other.close()
 
 
+@sqlite_only("SQLite's one write lock")
 def test_reads_of_get_requests_take_no_write_lock_and_posts_do(app):
     """GET never writes, so its reads need no lock; a POST's read-modify-write holds it from the start."""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
     with app.app_context():
         path = db.engine.url.database
     with app.test_request_context("/", method="GET"):
@@ -108,11 +105,10 @@ def test_reads_of_get_requests_take_no_write_lock_and_posts_do(app):
         db.session.remove()
 
 
+@sqlite_only("SQLite's one write lock")
 def test_reads_first_views_read_without_the_write_lock_until_writing(app):
     """Autosave and presence load the person and check without holding SQLite's one
     write lock; `writing()` takes it for the write alone, and the reply reads without it."""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
     with app.app_context():
         path = db.engine.url.database
     with app.test_request_context("/conversations/1/answers/1", method="POST"):
@@ -149,9 +145,8 @@ def _lock_file_is_free(path) -> bool:
         os.close(fd)
 
 
+@sqlite_only("the writer lock file next to the SQLite file")
 def test_sqlite_writers_queue_on_the_lock_file_and_go_in_as_soon_as_it_is_free(app):
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
     with app.app_context():
         engine = db.engine
         path = engine.url.database
@@ -186,20 +181,18 @@ def test_sqlite_writers_queue_on_the_lock_file_and_go_in_as_soon_as_it_is_free(a
     assert _lock_file_is_free(path)
 
 
-def test_a_refused_write_renders_its_answer_without_the_write_lock(app, team, login_as, database_url):
+@sqlite_only("SQLite's write lock")
+def test_a_refused_write_renders_its_answer_without_the_write_lock(app, team, login_as):
     """SQLite has one write lock that every autosave waits for: a refused write (422, 403,
     404) drops what it did and renders its answer while reading only."""
-    import pytest
     from flask import template_rendered
 
     from voortgang.database import SerialWriteConnection
 
-    from .helpers import HX, plan
+    from .helpers import HX, planned
 
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite's write lock")
     mia = login_as(team.mia)
-    cid = int(plan(mia, team.eva).headers["Location"].rsplit("/", 1)[1])
+    cid = planned(mia, team.eva)
     held = []
 
     def rendered(sender, template, context, **extra):

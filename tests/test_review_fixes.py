@@ -19,7 +19,7 @@ from voortgang.config import ConfigError
 from voortgang.extensions import db
 from voortgang.models import OutgoingMail
 
-from .conftest import BASE_CONFIG, PASSWORD, login
+from .conftest import BASE_CONFIG, PASSWORD, login, sqlite_only
 from .helpers import plan
 from .servers import VOORTGANG, server_env
 
@@ -154,10 +154,9 @@ def test_forgot_password_requests_do_not_lock_an_address_out_of_signing_in(app, 
 
 
 @pytest.mark.slow
+@sqlite_only("SQLite's one write lock")
 def test_password_check_holds_no_write_lock(app, team, database_url):
     """A slow (production-strength) hash check runs while other writers get through."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite's one write lock")
     app.config.update(ARGON2_TIME_COST=12, ARGON2_MEMORY_COST=64 * 1024)
     with app.app_context():  # give Eva a hash with these parameters
         from voortgang.auth.service import hash_password
@@ -226,9 +225,8 @@ def test_instance_folder_and_database_files_are_private(tmp_path):
     assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: "0o600" for p in files}
 
 
+@sqlite_only("SQLite files")
 def test_existing_database_readable_by_others_is_tightened(tmp_path, database_url, make_app):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite files")
     path = Path(database_url.removeprefix("sqlite:///"))
     path.chmod(0o644)
     make_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
