@@ -122,11 +122,7 @@ def open_conversations(base: str, pairs: list[tuple]) -> list[tuple[Participant,
         e = Participant(base, employee.email, "employee")
         m.client.sign_in(manager.email, PASSWORD)
         e.client.sign_in(employee.email, PASSWORD)
-        status, _, headers = m.client.post(
-            "/conversations/", {"employee": str(employee.id), "scheduled_at": "2026-12-01T10:00"}
-        )
-        assert status == 303, status
-        cid = int(headers["Location"].rstrip("/").rsplit("/", 1)[1])
+        cid = m.client.plan(employee.id)
         status, page, _ = e.client.get(f"/conversations/{cid}")
         assert status == 200, status
         qids = sorted({int(q) for q in re.findall(r'id="answer-(\d+)-(?:manager|employee)"', page)})

@@ -20,7 +20,7 @@ from voortgang.extensions import db
 from voortgang.models import OutgoingMail
 
 from .conftest import BASE_CONFIG, PASSWORD, login, sqlite_only
-from .helpers import plan
+from .helpers import planned
 from .servers import VOORTGANG, server_env
 
 # E-mail on, with a mail server nobody reaches (port 9): what is queued stays in the outbox.
@@ -98,7 +98,7 @@ def test_calendar_uid_does_not_depend_on_the_host_header(app, team, login_as):
     from voortgang.models import Conversation
 
     mia = login_as(team.mia)
-    cid = int(plan(mia, team.eva).headers["Location"].rsplit("/", 1)[1])
+    cid = planned(mia, team.eva)
     assert mia.get(f"/conversations/{cid}/calendar.ics").status_code == 200
     uids = set()
     for host in ("localhost", "calendar.example", "attacker.example"):
