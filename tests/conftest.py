@@ -20,6 +20,12 @@ from sqlalchemy import create_engine, text
 # VOORTGANG_TEST_DATABASE_URL (postgresql+psycopg://...).
 POSTGRES_URL = os.environ.get("VOORTGANG_TEST_DATABASE_URL")
 
+
+def sqlite_only(reason: str):
+    """Mark a test of something only SQLite has: on PostgreSQL it is skipped, with the reason."""
+    return pytest.mark.skipif(bool(POSTGRES_URL), reason=f"SQLite only: {reason}")
+
+
 # Tests choose their own configuration; nothing from the calling shell leaks in.
 for _name in [n for n in os.environ if n.startswith("VOORTGANG_")]:
     del os.environ[_name]

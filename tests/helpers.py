@@ -11,8 +11,25 @@ HX = {"HX-Request": "true"}
 
 
 def plan(client, employee, when="2026-12-01T10:00", **extra):
+    """Post the plan form; return the response (for tests of the answer itself)."""
     return client.post("/conversations/", data={"employee": employee.id, "scheduled_at": when,
                                                 "place": "Room 2", "purpose": "Yearly conversation", **extra})
+
+
+def id_in(location: str) -> int:
+    """The id a redirect ends in: `/conversations/7` -> 7."""
+    return int(location.rstrip("/").rsplit("/", 1)[1])
+
+
+def new_id(response) -> int:
+    """The id of what a form just created: asserts the 303 and reads the id from its Location."""
+    assert response.status_code == 303, (response.status_code, response.get_data(as_text=True)[:500])
+    return id_in(response.headers["Location"])
+
+
+def planned(client, employee, when="2026-12-01T10:00", **extra) -> int:
+    """Plan a conversation through the form (asserting the 303); return its id."""
+    return new_id(plan(client, employee, when, **extra))
 
 
 def question_ids(app, conversation_id, phase=None):

@@ -13,6 +13,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from .helpers import id_in
+
 VOORTGANG = str(Path(sys.executable).with_name("voortgang"))
 
 
@@ -128,3 +130,9 @@ class Browserish:
         if status != 303:
             raise AssertionError(f"sign-in as {email} answered {status}")
         self.get("/", base=base)  # fetch the renewed CSRF token
+
+    def plan(self, employee_id, when: str = "2026-12-01T10:00") -> int:
+        """Plan a conversation through the form (asserting the 303); return its id."""
+        status, _, headers = self.post("/conversations/", {"employee": str(employee_id), "scheduled_at": when})
+        assert status == 303, status
+        return id_in(headers["Location"])

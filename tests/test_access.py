@@ -51,6 +51,7 @@ from voortgang.questions import service as question_service
 from voortgang.database import writing
 
 from .conftest import BASE_CONFIG, PASSWORD, People
+from .helpers import new_id
 
 ANON, EMP, MGR, OEMP, OMGR, ADMIN = (
     "anonymous", "employee", "manager", "other_employee", "other_manager", "admin",
@@ -1002,7 +1003,7 @@ def test_plan_fields_naming_other_ids_change_nothing(world):
         before, users = exports(world), people_rows(world)
         response = world.clients[actor].post("/conversations/", data=data)
         assert response.status_code == 303, (actor, response.status_code)
-        cid = int(response.headers["Location"].rsplit("/", 1)[1])
+        cid = new_id(response)
         assert cid not in {c.id for c in world.conversations.values()}
         new = world.clients[EMP].get(f"/conversations/{cid}/export.json").get_json()
         assert (new["employee"]["id"], new["manager"]["id"], new["status"], new["follows"]) == (

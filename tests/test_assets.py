@@ -9,7 +9,7 @@ import pytest
 from voortgang.assets import build, fingerprinted_name
 
 from .conftest import login
-from .helpers import plan
+from .helpers import planned
 
 ROOT = Path(__file__).resolve().parent.parent
 YEAR = "public, max-age=31536000, immutable"
@@ -80,7 +80,7 @@ def test_pages_are_compressed_and_stay_personal(client, people):
 
 def test_conversation_page_with_all_it_loads_is_small_on_the_wire(app, team, login_as):
     mia = login_as(team.mia)
-    cid = int(plan(mia, team.eva).headers["Location"].rsplit("/", 1)[1])
+    cid = planned(mia, team.eva)
     headers = {"Accept-Encoding": "gzip, deflate"}  # what every browser sends at least
     page = mia.get(f"/conversations/{cid}", headers=headers)
     assert page.status_code == 200 and page.headers["Content-Encoding"] == "gzip"

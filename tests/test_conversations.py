@@ -10,15 +10,13 @@ from voortgang.extensions import db
 from voortgang.models import Answer, AuditEvent, Conversation, TemplateQuestion
 from voortgang.database import writing
 
-from .helpers import HX, plan, question_ids, save
+from .helpers import HX, plan, planned, question_ids, save
 
 
 
 @pytest.fixture
 def conversation_id(team, login_as):
-    response = plan(login_as(team.mia), team.eva)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return int(response.headers["Location"].rsplit("/", 1)[1])
+    return planned(login_as(team.mia), team.eva)
 
 
 def status_of(app, conversation_id):
@@ -31,9 +29,7 @@ def status_of(app, conversation_id):
 
 def test_manager_plans_and_questions_are_snapshotted(app, team, login_as):
     client = login_as(team.mia)
-    response = plan(client, team.eva)
-    assert response.status_code == 303
-    cid = int(response.headers["Location"].rsplit("/", 1)[1])
+    cid = planned(client, team.eva)
     with app.app_context(), writing():
         conversation = db.session.get(Conversation, cid)
         assert (conversation.employee_id, conversation.manager_id, conversation.status) == (team.eva.id, team.mia.id, "planned")
@@ -51,9 +47,7 @@ def test_manager_plans_and_questions_are_snapshotted(app, team, login_as):
 
 
 def test_employee_plans_with_their_own_manager(app, team, login_as):
-    response = plan(login_as(team.eva), team.eva)
-    assert response.status_code == 303
-    cid = int(response.headers["Location"].rsplit("/", 1)[1])
+    cid = planned(login_as(team.eva), team.eva)
     with app.app_context():
         assert db.session.get(Conversation, cid).manager_id == team.mia.id
 
@@ -177,8 +171,7 @@ def test_each_person_writes_only_their_own_answer(app, team, login_as, conversat
 
 
 def test_question_of_another_conversation_is_404(app, team, login_as, conversation_id):
-    other = plan(login_as(team.max), team.tom)
-    other_id = int(other.headers["Location"].rsplit("/", 1)[1])
+    other_id = planned(login_as(team.max), team.tom)
     foreign_qid = question_ids(app, other_id)[0]
     assert save(login_as(team.eva), conversation_id, foreign_qid, "x", 0).status_code == 404
 

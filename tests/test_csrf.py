@@ -10,7 +10,7 @@ from voortgang.models import (
     Agreement, Answer, AuditEvent, Conversation, LoginFailure, Presence, Setting, TalkingPoint, User,
 )
 
-from .helpers import plan
+from .helpers import planned
 
 IDS = {"conversation_id": 1, "question_id": 1, "point_id": 1, "agreement_id": 1, "token": "x", "phase": "looking_back"}
 
@@ -56,7 +56,7 @@ def test_every_state_changing_route_refuses_a_missing_token(app, team, login_as)
 def test_token_from_another_session_is_refused(app, team, login_as):
     eva, mia = login_as(team.eva), login_as(team.mia)
     csrf_on(app)
-    cid = int(plan(mia, team.eva, csrf_token=token_of(mia.get("/").get_data(as_text=True))).headers["Location"].rsplit("/", 1)[1])
+    cid = planned(mia, team.eva, csrf_token=token_of(mia.get("/").get_data(as_text=True)))
     stolen = token_of(mia.get("/").get_data(as_text=True))
     response = eva.post(f"/conversations/{cid}/talking-points", data={"phase": "looking_back", "text": "x"},
                         headers={"X-CSRFToken": stolen})
@@ -68,7 +68,7 @@ def test_cross_site_referer_over_https_is_refused(app, team, login_as):
     csrf_on(app)
     base = "https://localhost"  # the test client keeps its cookies for localhost
     token = token_of(mia.get("/", base_url=base).get_data(as_text=True))
-    cid = int(plan(mia, team.eva, csrf_token=token).headers["Location"].rsplit("/", 1)[1])
+    cid = planned(mia, team.eva, csrf_token=token)
     url = f"/conversations/{cid}/talking-points"
     data = {"phase": "looking_back", "text": "x"}
     assert mia.post(url, data=data, base_url=base, headers={"X-CSRFToken": token,
@@ -94,7 +94,7 @@ def snapshot(app):
 
 def test_no_get_changes_state(app, team, login_as, client):
     mia = login_as(team.mia)
-    cid = int(plan(mia, team.eva).headers["Location"].rsplit("/", 1)[1])
+    cid = planned(mia, team.eva)
     with app.app_context():
         token = create_setup_token() or "none"
     before = snapshot(app)

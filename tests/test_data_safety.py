@@ -26,7 +26,7 @@ from sqlalchemy import text
 from voortgang import create_app
 from voortgang.extensions import db
 
-from .conftest import BASE_CONFIG, PASSWORD, POSTGRES_URL
+from .conftest import BASE_CONFIG, PASSWORD, POSTGRES_URL, sqlite_only
 from .servers import Browserish, Server, run_cli, server_env
 
 # --- The load of the concurrency test --------------------------------------------------
@@ -39,9 +39,6 @@ WORKERS, THREADS = 2, 1  # as `voortgang serve` runs by default (on one CPU)
 STORM_CONVERSATIONS = 6
 BACKUPS = 2
 CRASH_AFTER_ACKNOWLEDGED = 150  # kill -9 once this many saves were acknowledged
-
-sqlite_only = pytest.mark.skipif(bool(POSTGRES_URL), reason="works on the SQLite database file")
-
 
 # --- Helpers -------------------------------------------------------------------------------
 
@@ -125,11 +122,7 @@ def open_conversations(base: str, pairs: list[tuple]) -> list[tuple[Participant,
         e = Participant(base, employee.email, "employee")
         m.client.sign_in(manager.email, PASSWORD)
         e.client.sign_in(employee.email, PASSWORD)
-        status, _, headers = m.client.post(
-            "/conversations/", {"employee": str(employee.id), "scheduled_at": "2026-12-01T10:00"}
-        )
-        assert status == 303, status
-        cid = int(headers["Location"].rstrip("/").rsplit("/", 1)[1])
+        cid = m.client.plan(employee.id)
         status, page, _ = e.client.get(f"/conversations/{cid}")
         assert status == 200, status
         qids = sorted({int(q) for q in re.findall(r'id="answer-(\d+)-(?:manager|employee)"', page)})
@@ -282,7 +275,7 @@ def test_concurrent_autosaves_lose_nothing_and_bump_the_revision_once_per_change
 
 
 @pytest.mark.slow
-@sqlite_only
+@sqlite_only("works on the SQLite database file")
 def test_backup_during_writes_is_consistent_and_restores(app, people, instance_path, database_url, tmp_path):
     pairs = make_people(people, STORM_CONVERSATIONS, "b")
     env = server_env(instance_path, database_url)
@@ -378,7 +371,7 @@ def test_backup_during_writes_is_consistent_and_restores(app, people, instance_p
 
 
 @pytest.mark.slow
-@sqlite_only
+@sqlite_only("works on the SQLite database file")
 def test_kill_9_in_the_middle_of_writes_loses_no_acknowledged_save(app, people, instance_path, database_url):
     pairs = make_people(people, STORM_CONVERSATIONS, "k")
     env = server_env(instance_path, database_url)

@@ -14,7 +14,7 @@ from voortgang import create_app, database
 from voortgang.database import writing
 from voortgang.extensions import db
 
-from .conftest import BASE_CONFIG
+from .conftest import BASE_CONFIG, sqlite_only
 
 
 def test_migrations_create_schema_on_empty_sqlite_file(instance_path, tmp_path):
@@ -39,9 +39,8 @@ def test_cli_db_upgrade_then_check_finds_no_pending_model_change(instance_path, 
         db.engine.dispose()
 
 
+@sqlite_only("SQLite's connection settings (PRAGMAs)")
 def test_sqlite_connections_use_wal_busy_timeout_foreign_keys(app):
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
     with app.app_context(), db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -52,10 +51,9 @@ def test_sqlite_connections_use_wal_busy_timeout_foreign_keys(app):
         assert raw.in_transaction
 
 
+@sqlite_only("SQLite's BEGIN IMMEDIATE write lock")
 def test_sqlite_writes_begin_immediate(app, tmp_path):
     """A second writer cannot even start while a write is open (no lost updates)."""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
     with app.app_context(), writing():
         path = db.engine.url.database
         db.session.execute(text("SELECT 1"))  # opens the transaction: BEGIN IMMEDIATE
@@ -88,12 +86,11 @@ def _second_writer_can_start(path) -> bool:
         other.close()
 
 
+@sqlite_only("SQLite's one write lock")
 def test_reads_take_no_write_lock_and_writing_takes_it_for_its_block_only(app):
     """Outside `writing()` every transaction only reads (no write lock, in a request or
     not, GET or POST); `writing()` takes the lock for its block alone, and gives it back
     when the block fails (a refusal) too."""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
     with app.app_context():
         path = db.engine.url.database
     for context in (app.app_context(), app.test_request_context("/", method="GET"),
@@ -160,9 +157,8 @@ def _lock_file_is_free(path) -> bool:
         os.close(fd)
 
 
+@sqlite_only("the writer lock file next to the SQLite file")
 def test_sqlite_writers_queue_on_the_lock_file_and_go_in_as_soon_as_it_is_free(app):
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
     with app.app_context():
         engine = db.engine
         path = engine.url.database
@@ -200,20 +196,18 @@ def test_sqlite_writers_queue_on_the_lock_file_and_go_in_as_soon_as_it_is_free(a
     database._writing.reset(token)
 
 
-def test_a_refused_write_renders_its_answer_without_the_write_lock(app, team, login_as, database_url):
+@sqlite_only("SQLite's write lock")
+def test_a_refused_write_renders_its_answer_without_the_write_lock(app, team, login_as):
     """SQLite has one write lock that every autosave waits for: a refused write (422, 403,
     404) drops what it did and renders its answer while reading only."""
-    import pytest
     from flask import template_rendered
 
     from voortgang.database import SerialWriteConnection
 
-    from .helpers import HX, plan
+    from .helpers import HX, planned
 
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite's write lock")
     mia = login_as(team.mia)
-    cid = int(plan(mia, team.eva).headers["Location"].rsplit("/", 1)[1])
+    cid = planned(mia, team.eva)
     held = []
 
     def rendered(sender, template, context, **extra):

@@ -103,10 +103,10 @@ def test_extraction_finds_no_string_missing_from_the_catalog(tmp_path):
 
 
 def test_dates_and_times_as_people_write_them_in_both_languages(app, team, login_as):
-    from .helpers import plan
+    from .helpers import planned
 
     mia, eva = login_as(team.mia), login_as(team.eva)  # Mia reads English, Eva Dutch
-    cid = int(plan(mia, team.eva, when="2026-12-01T10:00").headers["Location"].rsplit("/", 1)[1])
+    cid = planned(mia, team.eva, when="2026-12-01T10:00")
     english = mia.get(f"/conversations/{cid}").get_data(as_text=True)
     dutch = eva.get(f"/conversations/{cid}").get_data(as_text=True)
     assert "Tue 1 Dec 2026, 10:00" in english

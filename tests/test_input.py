@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .helpers import HX, plan, question_ids, save
+from .helpers import HX, planned, question_ids, save
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -49,8 +49,7 @@ def filled(app, team, login_as):
     """A conversation where every free-text field holds every payload (joined)."""
     text = "\n".join(PAYLOADS)
     mia, eva = login_as(team.mia), login_as(team.eva)
-    response = plan(mia, team.eva, place=PAYLOADS[1][:150], purpose=text)
-    cid = int(response.headers["Location"].rsplit("/", 1)[1])
+    cid = planned(mia, team.eva, place=PAYLOADS[1][:150], purpose=text)
     for qid in question_ids(app, cid):
         assert save(eva, cid, qid, text, 0).status_code == 200
         assert save(mia, cid, qid, text, 0).status_code == 200
@@ -95,8 +94,7 @@ def test_person_names_are_inert(app, people, login_as):
     boss = people.add("mia@example.org", "<img src=x onerror=alert(1)>")
     eva = people.add("eva@example.org", "<script>alert(1)</script>", manager=boss)
     client = login_as(boss)
-    response = plan(client, eva)
-    cid = int(response.headers["Location"].rsplit("/", 1)[1])
+    cid = planned(client, eva)
     for path in ("/", "/conversations/", f"/conversations/{cid}", "/conversations/new"):
         html = client.get(path).get_data(as_text=True)
         assert "<script>alert(1)</script>" not in html and "<img src=x onerror" not in html
@@ -108,7 +106,7 @@ def test_autosave_never_fails_with_a_server_error(app, team, login_as, body, ver
     client = getattr(test_autosave_never_fails_with_a_server_error, "_client", None)
     if client is None or client[0] is not app:
         eva = login_as(team.eva)
-        cid = int(plan(login_as(team.mia), team.eva).headers["Location"].rsplit("/", 1)[1])
+        cid = planned(login_as(team.mia), team.eva)
         client = (app, eva, cid, question_ids(app, cid)[0])
         test_autosave_never_fails_with_a_server_error._client = client
     _app, eva, cid, qid = client

@@ -6,13 +6,12 @@ import pytest
 from voortgang.database import writing
 
 from .conftest import PASSWORD
-from .helpers import HX, counting_statements, plan, question_ids, save
+from .helpers import HX, counting_statements, planned, question_ids, save
 
 
 @pytest.fixture
 def cid(team, login_as):
-    response = plan(login_as(team.mia), team.eva)
-    return int(response.headers["Location"].rsplit("/", 1)[1])
+    return planned(login_as(team.mia), team.eva)
 
 
 def live_state(client, cid):

@@ -19,7 +19,7 @@ from voortgang.extensions import db
 from voortgang.models import OutgoingMail, User
 
 from .servers import free_port
-from .helpers import plan
+from .helpers import plan, planned
 
 
 class Inbox:
@@ -87,7 +87,7 @@ def test_planning_mails_the_other_participant_in_their_language_with_calendar(ap
 
 def test_waiting_for_your_signature(app, team, login_as, inbox):
     mia, eva = login_as(team.mia), login_as(team.eva)
-    cid = int(plan(mia, team.eva).headers["Location"].rsplit("/", 1)[1])
+    cid = planned(mia, team.eva)
     mia.post(f"/conversations/{cid}/next-evaluation", data={"next_evaluation": "2027-06-01"})
     inbox.clear()
     mia.post(f"/conversations/{cid}/propose-close")

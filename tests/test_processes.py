@@ -31,9 +31,7 @@ def test_update_saved_through_one_process_appears_in_a_page_served_by_the_other(
     mia.sign_in("mia@example.org", PASSWORD)
     eva.sign_in("eva@example.org", PASSWORD)
 
-    status, _, headers = mia.post("/conversations/", {"employee": "2", "scheduled_at": "2026-12-01T10:00"})
-    assert status == 303, status
-    cid = int(headers["Location"].rsplit("/", 1)[1])
+    cid = mia.plan(2)
     status, page, _ = eva.get(f"/conversations/{cid}")
     assert status == 200
     revision = re.search(r'id="live-revision" name="since" value="(\d+)"', page).group(1)

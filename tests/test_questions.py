@@ -16,7 +16,7 @@ from voortgang.models import (
 from voortgang.questions import service
 from voortgang.errors import Invalid
 
-from .helpers import HX
+from .helpers import HX, new_id, planned
 
 BASE = "/admin/templates"
 DEFAULT_ID = 1  # the migration's template with the article's twelve questions
@@ -87,9 +87,7 @@ def create(client, name, copy_from="", **headers):
 
 
 def new_template(client, name="Short check-in", copy_from=""):
-    response = create(client, name, copy_from)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return int(response.headers["Location"].rsplit("/", 1)[1])
+    return new_id(create(client, name, copy_from))
 
 
 def add(client, template_id, phase, text_nl, text_en, **headers):
@@ -113,13 +111,6 @@ def move(client, template_id, question_id, direction, **headers):
 
 def make_default(client, template_id, **headers):
     return client.post(f"{BASE}/{template_id}/default", headers=headers)
-
-
-def plan(client, employee):
-    response = client.post("/conversations/", data={"employee": employee.id, "scheduled_at": "2026-12-01T10:00",
-                                                    "place": "Room 2", "purpose": "Yearly"})
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return int(response.headers["Location"].rsplit("/", 1)[1])
 
 
 def fragment(response, status=200):
@@ -224,8 +215,7 @@ def test_list_shows_templates_counts_and_the_default(admin):
 
 def test_create_an_empty_template(app, admin):
     response = create(admin, "  Short check-in  ")
-    assert response.status_code == 303
-    tid = int(response.headers["Location"].rsplit("/", 1)[1])
+    tid = new_id(response)
     assert rows(app, tid) == []
     assert defaults(app) == [DEFAULT_ID]
     page = admin.get(response.headers["Location"]).get_data(as_text=True)
@@ -488,7 +478,7 @@ def test_delete_a_template_but_never_the_default(app, admin, team):
 def test_deleting_the_template_a_conversation_came_from_changes_nothing_there(app, admin, team, login_as):
     tid = new_template(admin, "Used once", copy_from=DEFAULT_ID)
     make_default(admin, tid)
-    cid = plan(login_as(team.mia), team.eva)
+    cid = planned(login_as(team.mia), team.eva)
     snapshot = conversation_rows(app, cid)
     make_default(admin, DEFAULT_ID)
     assert admin.post(f"{BASE}/{tid}/delete").status_code == 303
@@ -500,7 +490,7 @@ def test_deleting_the_template_a_conversation_came_from_changes_nothing_there(ap
 
 def test_editing_the_template_never_changes_a_planned_conversation(app, admin, team, login_as):
     mia = login_as(team.mia)
-    cid = plan(mia, team.eva)
+    cid = planned(mia, team.eva)
     snapshot = conversation_rows(app, cid)
     assert [row[3:] for row in snapshot] == [row[2:] for row in rows(app, DEFAULT_ID)]
     back = question_ids(app, DEFAULT_ID, "looking_back")
@@ -518,7 +508,7 @@ def test_editing_the_template_never_changes_a_planned_conversation(app, admin, t
 
 def test_a_new_conversation_gets_the_new_default_in_order(app, admin, team, login_as):
     mia = login_as(team.mia)
-    earlier = plan(mia, team.eva)
+    earlier = planned(mia, team.eva)
     tid = new_template(admin, "Short")
     for phase, n in (("agreements", 1), ("looking_back", 1), ("looking_back", 2), ("looking_back", 3)):
         assert add(admin, tid, phase, f"{phase} NL {n}", f"{phase} EN {n}").status_code == 303
@@ -526,7 +516,7 @@ def test_a_new_conversation_gets_the_new_default_in_order(app, admin, team, logi
     move(admin, tid, third, "up")
     move(admin, tid, third, "up")
     assert make_default(admin, tid).status_code == 303
-    cid = plan(mia, team.eva)
+    cid = planned(mia, team.eva)
     assert conversation_rows(app, cid) == [
         ("looking_back", 1, 1, "looking_back NL 3", "looking_back EN 3"),
         ("looking_back", 1, 2, "looking_back NL 1", "looking_back EN 1"),

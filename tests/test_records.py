@@ -11,16 +11,11 @@ from voortgang.extensions import db
 from voortgang.models import Agreement, Conversation, User
 from voortgang.database import writing
 
-from .helpers import HX, counting_statements, plan, question_ids, save
+from .helpers import HX, counting_statements, new_id, plan, question_ids, save
 
 
 PAST = (date.today() - timedelta(days=30)).isoformat()
 FUTURE = (date.today() + timedelta(days=90)).isoformat()
-
-
-def new_id(response):
-    assert response.status_code == 303, response.status_code
-    return int(response.headers["Location"].rsplit("/", 1)[1])
 
 
 def complete(app, mia, eva, cid, agreements=(), next_evaluation="2027-06-01"):

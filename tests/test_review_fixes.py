@@ -20,8 +20,8 @@ from voortgang.extensions import db
 from voortgang.models import OutgoingMail
 from voortgang.database import writing
 
-from .conftest import BASE_CONFIG, PASSWORD, login
-from .helpers import plan
+from .conftest import BASE_CONFIG, PASSWORD, login, sqlite_only
+from .helpers import planned
 from .servers import VOORTGANG, server_env
 
 # E-mail on, with a mail server nobody reaches (port 9): what is queued stays in the outbox.
@@ -99,7 +99,7 @@ def test_calendar_uid_does_not_depend_on_the_host_header(app, team, login_as):
     from voortgang.models import Conversation
 
     mia = login_as(team.mia)
-    cid = int(plan(mia, team.eva).headers["Location"].rsplit("/", 1)[1])
+    cid = planned(mia, team.eva)
     assert mia.get(f"/conversations/{cid}/calendar.ics").status_code == 200
     uids = set()
     for host in ("localhost", "calendar.example", "attacker.example"):
@@ -155,10 +155,9 @@ def test_forgot_password_requests_do_not_lock_an_address_out_of_signing_in(app, 
 
 
 @pytest.mark.slow
+@sqlite_only("SQLite's one write lock")
 def test_password_check_holds_no_write_lock(app, team, database_url):
     """A slow (production-strength) hash check runs while other writers get through."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite's one write lock")
     app.config.update(ARGON2_TIME_COST=12, ARGON2_MEMORY_COST=64 * 1024)
     with app.app_context(), writing():  # give Eva a hash with these parameters
         from voortgang.auth.service import hash_password
@@ -226,9 +225,8 @@ def test_instance_folder_and_database_files_are_private(tmp_path):
     assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: "0o600" for p in files}
 
 
+@sqlite_only("SQLite files")
 def test_existing_database_readable_by_others_is_tightened(tmp_path, database_url, make_app):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite files")
     path = Path(database_url.removeprefix("sqlite:///"))
     path.chmod(0o644)
     make_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})

@@ -66,9 +66,7 @@ def test_signed_in_page_and_autosave_answer_while_120_clients_hang(tmp_path):
     with Server(env, workers=None) as server:  # the defaults, as `make run`
         mia = Browserish(server.url)
         mia.sign_in("mia@example.org", PASSWORD)
-        status, _, headers = mia.post("/conversations/", {"employee": "2", "scheduled_at": "2026-12-01T10:00"})
-        assert status == 303, status
-        cid = int(headers["Location"].rsplit("/", 1)[1])
+        cid = mia.plan(2)
         status, page, _ = mia.get(f"/conversations/{cid}")
         qid = re.search(r'<textarea id="answer-(\d+)" name="body"', page).group(1)
 
