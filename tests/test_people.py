@@ -534,7 +534,7 @@ def test_import_refuses_bad_files(app, org, admin, text, message):
 
 
 def test_import_refuses_a_file_that_is_too_large(app, org, admin):
-    from voortgang.people.service import MAX_IMPORT_BYTES
+    from voortgang.people.imports import MAX_IMPORT_BYTES
 
     text = "email,name\n" + "".join(f"p{n}@example.org,Person {n}\n" for n in range(MAX_IMPORT_BYTES // 20))
     text = text[:MAX_IMPORT_BYTES + 100]  # just over the limit: far larger bodies are refused with 413
@@ -559,7 +559,7 @@ def test_apply_checks_again(app, org, admin, people):
 def test_import_is_one_transaction(app, org, monkeypatch):
     """A failure while writing (here: a conflict when the rows are written) leaves nobody
     from the file behind."""
-    from voortgang.people import service
+    from voortgang.people import imports as service
 
     before = user_count(app)
     with app.test_request_context():

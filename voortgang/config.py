@@ -70,7 +70,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_ABSOLUTE_HOURS": 12,
     "ANSWER_MAX_LENGTH": 10_000,
     # The largest request body; larger ones are refused (413) before they are parsed. The
-    # CSV import (people/service.py MAX_IMPORT_BYTES, 256 KiB) is the largest thing anyone
+    # CSV import (people/imports.py MAX_IMPORT_BYTES, 256 KiB) is the largest thing anyone
     # sends, and pasted text travels url-encoded (up to three times its size), so its own
     # clear message answers files up to here.
     "MAX_CONTENT_LENGTH": 1024 * 1024,

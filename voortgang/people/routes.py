@@ -12,7 +12,7 @@ from ..auth.sessions import REMEMBERED, start_session
 from ..extensions import db
 from ..models import User
 from ..web import admins_only, is_htmx
-from . import bp, profile_bp, service
+from . import bp, imports, profile_bp, service
 from .forms import ChangePasswordForm, ForgotPasswordForm, ImportForm, LanguageForm, PersonForm
 from ..errors import Invalid, error_text
 
@@ -181,7 +181,7 @@ def import_people():
     return render_template("people/import_people.html", form=ImportForm())
 
 
-def _render_preview(text: str, check: service.ImportCheck, problem: str | None = None):
+def _render_preview(text: str, check: imports.ImportCheck, problem: str | None = None):
     too_large = any(error.code == "import_too_large" for error in check.errors)
     return render_template(
         "people/preview_import.html", check=check, csv_text="" if too_large else text,
@@ -198,13 +198,13 @@ def preview_import():
         return render_template("people/import_people.html", form=form), 422
     upload = form.file.data
     if upload is not None and getattr(upload, "filename", None):
-        text = service.decode_upload(upload.read(service.MAX_IMPORT_BYTES + 1))
+        text = imports.decode_upload(upload.read(imports.MAX_IMPORT_BYTES + 1))
     else:
         text = form.csv_text.data or ""
     if not text.strip():
         form.file.errors = [*form.file.errors, _("Choose a CSV file or paste its text.")]
         return render_template("people/import_people.html", form=form), 422
-    check = service.check_import(text)
+    check = imports.check_import(text)
     return _render_preview(text, check)
 
 
@@ -213,9 +213,9 @@ def apply_import():
     """Import the previewed text, checked again: everyone or nobody."""
     text = request.form.get("csv_text", "")
     try:
-        added = service.import_people(text)
+        added = imports.import_people(text)
     except Invalid as error:
-        check = service.check_import(text)
+        check = imports.check_import(text)
         response, _status = _render_preview(text, check, problem=error_text(error))
         return response, 422
     flash(_("People imported: %(count)d. Make a password link for each of them on their page.", count=len(added)),
