@@ -84,8 +84,8 @@ def test_presence_shows_the_other_participant_and_fades(app, team, login_as, cid
     assert "Mia is nu niet op deze pagina" in body
     # Or stops sending heartbeats: after the timeout she counts as gone.
     mia.post(f"/conversations/{cid}/presence", data={"phase": "agreements"})
-    from voortgang.conversations import live
-    monkeypatch.setattr(live, "PRESENCE_TIMEOUT", live.PRESENCE_TIMEOUT * 0 - live.PRESENCE_TIMEOUT)
+    from voortgang.conversations import live_state as queries
+    monkeypatch.setattr(queries, "PRESENCE_TIMEOUT", queries.PRESENCE_TIMEOUT * 0 - queries.PRESENCE_TIMEOUT)
     assert poll(eva, cid, since, presence="").status_code == 204
 
 

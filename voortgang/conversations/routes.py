@@ -23,12 +23,13 @@ from sqlalchemy import select
 
 from ..database import reads_first, refused
 from ..extensions import db
-from ..models import PHASES, Conversation, ConversationQuestion
+from ..models import PHASES, ConversationQuestion
 from ..web import is_htmx, parse_int
-from . import bp, calendars, live, service
+from . import bp, calendars, live, live_state, service
 from .forms import PlanForm
 from . import messages
 from .messages import ERRORS
+from .pages import page_context, phase_url, render_page, write_response
 from .service import AnswerState, ConversationError, Invalid, NotFound, ReadOnly, StaleVersion
 
 
@@ -80,69 +81,6 @@ def parse_datetime(value: str | None) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=local_zone())
     return moment
-
-
-def phase_url(conversation_id: int, phase: str, anchor: str | None = None) -> str:
-    return url_for("conversations.phase", conversation_id=conversation_id, phase=phase,
-                   _anchor=anchor)
-
-
-def page_context(conversation: Conversation, phase: str, **extra) -> dict:
-    """Everything the conversation page and its fragments need, for the signed-in viewer."""
-    answers = service.answers_by_question(conversation)
-    role = service.role_of(current_user, conversation)
-    if "other_phase" not in extra:
-        extra["other_phase"] = live.other_presence(conversation, role) if role else ""
-    progress = service.progress(conversation, answers)
-    return {
-        "conversation": conversation,
-        "phase": phase,
-        "phases": PHASES,
-        "role": role,
-        "other_role": service.other_role(role) if role else None,
-        "other_changes": live.other_changes(conversation, role) if role else 0,
-        "heartbeat": live.HEARTBEAT_SECONDS,
-        "can_write": role is not None and conversation.status != "completed",
-        "answers": answers,
-        "progress": progress,
-        "progress_key": live.progress_key(progress),
-        "locale": str(get_locale().language),
-        "answer_limit": service.answer_limit(),
-        "form_state": extra.pop("form_state", {}),
-        **extra,
-    }
-
-
-def render_page(conversation: Conversation, phase: str, status: int = 200, **extra):
-    """The phase as a full page, or as the fragment htmx swaps in place."""
-    if not is_htmx():
-        extra.setdefault("handed_over", service.handed_over(conversation))
-    context = page_context(conversation, phase, **extra)
-    template = "conversations/_phase.html" if is_htmx() else "conversations/show.html"
-    html = render_template(template, **context)
-    if is_htmx():  # the status card sits outside the swapped phase: refresh it too
-        html += render_template("conversations/_status.html", oob=True, **context)
-    response = make_response(html, status)
-    response.headers["Vary"] = "HX-Request"
-    return response
-
-
-def write_response(conversation_id: int, phase: str, fragment: str, anchor: str | None = None,
-                   status: int = 200, **extra):
-    """After a write: the fragment (with the status card out of band) for htmx, else PRG.
-    After a refusal (status 400 and up), what the write did is dropped first."""
-    if status >= 400:
-        refused()
-    conversation = service.get_visible(current_user, conversation_id)
-    if not is_htmx():
-        if status >= 400:
-            return render_page(conversation, phase, status=status, **extra)
-        return redirect(phase_url(conversation_id, phase, anchor), code=303)
-    context = page_context(conversation, phase, **extra)
-    body = render_template(fragment, **context) + render_template(
-        "conversations/_status.html", oob=True, **context
-    ) + render_template("conversations/_stepper.html", oob=True, **context)
-    return body, status
 
 
 @bp.context_processor
@@ -284,64 +222,14 @@ def export(conversation_id: int):
 @login_required
 @refusals
 def updates(conversation_id: int):
-    """What changed since revision `since`: 204 when nothing (cheap), else out-of-band pieces."""
+    """The live view's poll (live.py): 204 when the page is up to date, else what changed."""
+    poll = live.Poll.from_args(request.args)
     state = live.poll_state(current_user, conversation_id)
     if state is None:
         abort(404)
-    since = parse_int(request.args.get("since"))
-    if live.unchanged(state, since, request.args.get("presence", "")):
+    if poll.up_to_date(state):
         return live.nothing_new()
-    phase = request.args.get("phase")
-    if phase not in PHASES:
-        phase = PHASES[0]
-    conversation = service.get_visible(current_user, conversation_id)
-    changed = state.other_changes != since
-    # Only the pieces the other participant changed since the page last looked; without
-    # that revision (an old page), all of them.
-    seen = parse_int(request.args.get("seen"))
-    changes = live.changes_by_other(conversation, seen, current_user) if changed and seen is not None else None
-    announcement = None
-    if changes and changes.kinds:
-        name = changes.by or conversation.participant(service.other_role(state.role)).name
-        announcement = messages.announcement(name, changes.kinds)
-    status_changed = request.args.get("status") != state.status
-    show = {
-        "everything": changed and changes is None,
-        "status": changed and (changes is None or status_changed
-                               or changes.any("signatures", "next_evaluation", "conversation.proposed_close",
-                                              "conversation.reopened", "conversation.signed",
-                                              "conversation.completed")),
-        "points": changed and (changes is None or changes.any("talking_point")),
-        "agreements": changed and (changes is None or changes.any("agreement")),
-        "next_evaluation": changed and (changes is None or changes.any("next_evaluation")),
-    }
-    moved = status_changed or state.other_phase != request.args.get("presence", "")
-    context = None
-    if changes is not None and set(changes.kinds) <= {"answer"} and not moved:
-        # The usual change while typing together: answers only. Their texts, and the
-        # counts to see whether the stepper moved, come from one query of plain rows.
-        questions = live.question_answers(conversation.id)
-        key = live.progress_key(service.tally_progress((q.phase, q.bodies) for q in questions))
-        if key == request.args.get("progress"):
-            other_role = service.other_role(state.role)
-            context = {
-                "conversation": conversation, "phase": phase, "role": state.role, "other_role": other_role,
-                "other_phase": state.other_phase, "other_changes": state.other_changes, "progress_key": key,
-                "live_questions": [q for q in questions if q.phase == phase and q.id in changes.question_ids],
-                "answers": {q.id: {other_role: AnswerState(q.bodies.get(other_role, ""), 0, None)}
-                            for q in questions if q.id in changes.question_ids},
-            }
-            show["stepper"] = False
-    if context is None:
-        context = page_context(conversation, phase, other_phase=state.other_phase)
-        context["live_questions"] = [
-            q for q in conversation.questions
-            if q.phase == phase and (changes is None or q.id in changes.question_ids)]
-        # The phases with their counts and who is where: only when one of them moved.
-        show["stepper"] = changes is None or moved or request.args.get("progress") != context["progress_key"]
-    html = render_template("conversations/_live_update.html", revision_changed=changed, show=show,
-                           announcement=announcement, **context)
-    return html, 200
+    return live.reply(current_user, conversation_id, poll, state), 200
 
 
 @bp.post("/<int:conversation_id>/presence")
@@ -354,7 +242,7 @@ def presence(conversation_id: int):
     if service.role_of(current_user, conversation) is None:
         abort(404)
     phase = None if request.form.get("left") else request.form.get("phase")
-    live.record_presence(current_user, conversation, phase)
+    live_state.record_presence(current_user, conversation, phase)
     return "", 204
 
 
