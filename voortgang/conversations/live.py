@@ -8,11 +8,11 @@ A poll, in the order it is served (docs/architecture.md, "The live protocol"):
    one statement; when it cannot, it hands the row it read to the view through `g`.
 3. The view (`routes.updates`) compares the `Poll` with the server's `PollState`
    (`poll_state`): up to date, 204 (`nothing_new`); otherwise `reply`.
-4. `reply` reads what the other participant changed (`live_state.changes_by_other`),
-   lets the pure `pieces` decide what the reply carries, builds the context
-   (`pages.viewer_context` / `pages.page_context`, shared with the full page), and
-   renders the pieces (`_live_update.html`) followed by the new state (`reply_end` of
-   `_live_state.html`). The state always comes last: `static/js/app.js` keeps the old
+4. `reply` reads what the other participant changed (`live_state.changes_by_other`);
+   `reply_context` lets the pure `pieces` decide what the reply carries and builds the
+   context (`pages.viewer_context` / `pages.page_context`, shared with the full page);
+   `reply` renders the pieces (`_live_update.html`) followed by the new state
+   (`reply_end` of `_live_state.html`). The state always comes last: `static/js/app.js` keeps the old
    state when it skipped a piece, which works only because every piece comes before it.
 
 The queries and the presence heartbeat are in `live_state.py`.
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from flask import g, get_template_attribute, render_template, request
 
 from ..auth import sessions
-from ..models import PHASES, User
+from ..models import PHASES, Conversation, User
 from ..web import parse_int
 from . import live_state, messages, pages, service
 from .live_state import HEARTBEAT_SECONDS, Changes, PollState  # noqa: F401  (the protocol's names)
@@ -120,7 +120,18 @@ def reply(viewer: User, conversation_id: int, poll: Poll, state: PollState) -> s
     changes = None
     if poll.other_changed(state) and poll.seen is not None:
         changes = live_state.changes_by_other(conversation, poll.seen, viewer)
-    show = context = None
+    context = reply_context(conversation, poll, state, changes)
+    html = render_template("conversations/_live_update.html", **context)
+    # The new state last, after every piece: app.js relies on it.
+    return html + str(get_template_attribute("conversations/_live_state.html", "reply_end")(
+        conversation, context["other_changes"], context["other_phase"], context["progress_key"]))
+
+
+def reply_context(conversation: Conversation, poll: Poll, state: PollState, changes: Changes | None) -> dict:
+    """The template context of a reply: `show` (the `Pieces`), `live_questions`,
+    `announcement`, and the page's context (`pages.page_context`), or, when the reply is
+    answers only, its live part (`pages.viewer_context`) with the answers from plain rows."""
+    context = None
     if may_be_answers_only(poll, state, changes):
         # The usual change while typing together. The answer texts, and the counts to
         # see whether the stepper moved, come from one query of plain rows.
@@ -137,16 +148,13 @@ def reply(viewer: User, conversation_id: int, poll: Poll, state: PollState) -> s
         context = pages.page_context(conversation, poll.phase, other_phase=state.other_phase)
         show = pieces(poll, state, changes, context["progress_key"])
         questions = conversation.questions
-    announcement = None
+    context["show"] = show
+    context["live_questions"] = [q for q in questions if q.phase == poll.phase and show.carries_answer(q.id)]
+    context["announcement"] = None
     if changes is not None and changes.kinds:
         name = changes.by or conversation.participant(service.other_role(state.role)).name
-        announcement = messages.announcement(name, changes.kinds)
-    html = render_template(
-        "conversations/_live_update.html", show=show, announcement=announcement,
-        live_questions=[q for q in questions if q.phase == poll.phase and show.carries_answer(q.id)],
-        **context)
-    return html + str(get_template_attribute("conversations/_live_state.html", "reply_end")(
-        conversation, context["other_changes"], context["other_phase"], context["progress_key"]))
+        context["announcement"] = messages.announcement(name, changes.kinds)
+    return context
 
 
 # --- The idle fast path ------------------------------------------------------------------
