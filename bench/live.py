@@ -201,7 +201,7 @@ def prepare_database(instance: Path, count: int) -> list[Meeting]:
     app = create_app({"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1})
     # Imported after create_app: importing voortgang.people.service first runs into an
     # import cycle (people.service → auth → auth.routes → people.service).
-    from voortgang.conversations.service import plan_conversation
+    from voortgang.conversations.planning import plan_conversation
     from voortgang.extensions import db
     from voortgang.people.service import create_user
     meetings = []

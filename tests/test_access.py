@@ -35,7 +35,7 @@ from sqlalchemy import select
 
 from voortgang import create_app
 from voortgang.auth.service import make_password_token
-from voortgang.conversations import service as conversation_service
+from voortgang.conversations import answers, planning, points, signoff
 from voortgang.extensions import db
 from voortgang.models import (
     Agreement,
@@ -475,33 +475,32 @@ def secrets_of(key: str) -> list[str]:
 def make_conversation(app, key: str, employee, manager, *, state: str, follows=None,
                       participants=(EMP, MGR)) -> SimpleNamespace:
     """Plan a conversation and fill it (answers, points, an agreement) through the domain functions."""
-    service = conversation_service
     texts = dict(zip(("purpose", "place", "ae", "am", "pe", "pm", "agreement", "ce", "cm"), secrets_of(key)))
     # A request context: the domain functions build links (e.g. for e-mail) as in a request.
     with app.test_request_context():
         eva, mia = db.session.get(User, employee.id), db.session.get(User, manager.id)
-        conversation = service.plan_conversation(
+        conversation = planning.plan_conversation(
             mia, employee_id=eva.id, manager_id=None, scheduled_at=datetime(2026, 12, 1, 9, tzinfo=UTC),
             place=texts["place"], purpose=texts["purpose"], follows_id=follows.id if follows else None)
         cid = conversation.id
         question = conversation.questions[0].id
         # The open agreements of the conversation it follows came along, to be reviewed.
         carried = next((a.id for a in conversation.agreements if a.carried_from_id), None)
-        service.save_answer(eva, cid, question, texts["ae"], 0)
-        service.save_answer(mia, cid, question, texts["am"], 0)
-        points = {"employee": service.add_talking_point(eva, cid, "looking_back", texts["pe"]).id,
-                  "manager": service.add_talking_point(mia, cid, "looking_back", texts["pm"]).id}
-        agreement = service.add_agreement(mia, cid, text=texts["agreement"], owner="employee",
+        answers.save_answer(eva, cid, question, texts["ae"], 0)
+        answers.save_answer(mia, cid, question, texts["am"], 0)
+        point_ids = {"employee": points.add_talking_point(eva, cid, "looking_back", texts["pe"]).id,
+                     "manager": points.add_talking_point(mia, cid, "looking_back", texts["pm"]).id}
+        agreement = points.add_agreement(mia, cid, text=texts["agreement"], owner="employee",
                                           due=date(2027, 3, 1), status="open").id
-        service.set_next_evaluation(mia, cid, date(2027, 6, 1))
+        points.set_next_evaluation(mia, cid, date(2027, 6, 1))
         if state in ("awaiting_signatures", "completed"):
-            service.propose_close(eva, cid)
+            signoff.propose_close(eva, cid)
         if state == "completed":
-            service.sign(eva, cid, texts["ce"])
-            service.sign(mia, cid, texts["cm"])
+            signoff.sign(eva, cid, texts["ce"])
+            signoff.sign(mia, cid, texts["cm"])
         assert db.session.get(Conversation, cid).status == state
     return SimpleNamespace(key=key, id=cid, state=state, participants=participants, question=question,
-                           points=points, agreement=agreement, carried=carried,
+                           points=point_ids, agreement=agreement, carried=carried,
                            texts=secrets_of(key), names=[employee.name.split()[-1], employee.email])
 
 
@@ -599,7 +598,7 @@ def prepare(world, route: Route) -> SimpleNamespace:
     """Put the open conversation in the state the route needs."""
     if route.awaiting:
         with world.app.test_request_context():
-            conversation_service.propose_close(db.session.get(User, world.people[EMP].id), world.open.id)
+            signoff.propose_close(db.session.get(User, world.people[EMP].id), world.open.id)
         world.open.state = "awaiting_signatures"
     return world
 

@@ -605,7 +605,7 @@ def _assert_app_connections_enforce_foreign_keys() -> None:
 def test_migrations_keep_every_row_of_a_populated_database(instance_path, tmp_path):
     from flask_migrate import downgrade, upgrade
 
-    from voortgang.conversations import service
+    from voortgang.conversations import export
     from voortgang.models import Conversation
 
     path = tmp_path / "old.db"
@@ -626,7 +626,7 @@ def test_migrations_keep_every_row_of_a_populated_database(instance_path, tmp_pa
         upgrade()
         _assert_app_connections_enforce_foreign_keys()
         # The app reads the migrated records.
-        exported = [service.export(c) for c in db.session.scalars(db.select(Conversation))]
+        exported = [export.export(c) for c in db.session.scalars(db.select(Conversation))]
         db.session.remove()
         db.engine.dispose()
     assert len(exported) == counts["conversations"]
@@ -735,22 +735,22 @@ def test_signing_and_a_withdrawing_autosave_at_once_never_leave_one_signature(ap
 
     from sqlalchemy import select
 
-    from voortgang.conversations import service
-    from voortgang.conversations.service import Invalid, ReadOnly
+    from voortgang.conversations import answers, planning, points, signoff
+    from voortgang.errors import Invalid, ReadOnly
     from voortgang.models import Conversation, ConversationQuestion, User
 
     outcomes = Counter()
     for round_ in range(25 if POSTGRES_URL else 5):
         with app.test_request_context(method="POST"):
             mia, eva = db.session.get(User, team.mia.id), db.session.get(User, team.eva.id)
-            conversation = service.plan_conversation(
+            conversation = planning.plan_conversation(
                 mia, employee_id=eva.id, manager_id=mia.id, scheduled_at=datetime(2026, 12, 1, 10, tzinfo=UTC))
             cid = conversation.id
             qid = db.session.scalar(select(ConversationQuestion.id).where(
                 ConversationQuestion.conversation_id == cid).order_by(ConversationQuestion.id).limit(1))
-            service.set_next_evaluation(mia, cid, date(2027, 6, 1))
-            service.propose_close(mia, cid)
-            service.sign(mia, cid)
+            points.set_next_evaluation(mia, cid, date(2027, 6, 1))
+            signoff.propose_close(mia, cid)
+            signoff.sign(mia, cid)
         start = threading.Barrier(2)
 
         def at_the_same_time(user_id, write, losing):
@@ -770,9 +770,9 @@ def test_signing_and_a_withdrawing_autosave_at_once_never_leave_one_signature(ap
 
         threads = [
             # The autosave won: no longer awaiting signatures.
-            at_the_same_time(team.eva.id, lambda actor: service.sign(actor, cid), (Invalid, ReadOnly)),
+            at_the_same_time(team.eva.id, lambda actor: signoff.sign(actor, cid), (Invalid, ReadOnly)),
             # The signature won: the record is completed and read-only.
-            at_the_same_time(team.mia.id, lambda actor, r=round_: service.save_answer(
+            at_the_same_time(team.mia.id, lambda actor, r=round_: answers.save_answer(
                 actor, cid, qid, f"A late thought {r}", 0), ReadOnly),
         ]
         for thread in threads:

@@ -84,8 +84,8 @@ def test_presence_shows_the_other_participant_and_fades(app, team, login_as, cid
     assert "Mia is nu niet op deze pagina" in body
     # Or stops sending heartbeats: after the timeout she counts as gone.
     mia.post(f"/conversations/{cid}/presence", data={"phase": "agreements"})
-    from voortgang.conversations import live
-    monkeypatch.setattr(live, "PRESENCE_TIMEOUT", live.PRESENCE_TIMEOUT * 0 - live.PRESENCE_TIMEOUT)
+    from voortgang.conversations import live_state as queries
+    monkeypatch.setattr(queries, "PRESENCE_TIMEOUT", queries.PRESENCE_TIMEOUT * 0 - queries.PRESENCE_TIMEOUT)
     assert poll(eva, cid, since, presence="").status_code == 204
 
 
@@ -270,3 +270,39 @@ def test_answers_only_poll_sends_the_same_answers_as_the_full_reply_and_the_step
     body = poll(eva, cid, state).get_data(as_text=True)
     assert 'id="stepper"' in body and "Nu ook deze" in body
     assert "Mia: 2 van" in body or "Mia: 2 of" in body
+
+
+
+# The last element of a reply to a poll: the new state, or the poller deleted.
+REPLY_END = re.compile(r'<div id="(live-state|live)" hx-swap-oob="(?:true|delete)">(?:(?!<div).)*?</div>\s*$', re.S)
+
+
+def test_every_reply_ends_with_its_new_state_and_carries_it_once(app, team, login_as, cid):
+    """app.js keeps the page's state when it skipped a piece of the reply: that works only
+    because every piece comes before the state, which live.reply appends after them."""
+    eva, mia = login_as(team.eva), login_as(team.mia)
+    first, second = question_ids(app, cid)[:2]
+
+    def reply_end(change, state=None, **extra):
+        state = state or live_state(eva, cid)
+        change()
+        body = poll(eva, cid, state, **extra).get_data(as_text=True)
+        assert "<div" in body and REPLY_END.search(body), body[-300:]
+        assert body.count('id="live-state"') + body.count('id="live" ') == 1, body
+        return REPLY_END.search(body).group(1)
+
+    assert reply_end(lambda: save(mia, cid, first, "Eerste", 0)) == "live-state"  # the status moves too
+    assert reply_end(lambda: save(mia, cid, first, "Tweede", 1)) == "live-state"  # answers only
+    assert reply_end(lambda: save(mia, cid, second, "Nu ook", 0)) == "live-state"  # and the stepper
+    assert reply_end(lambda: mia.post(f"/conversations/{cid}/talking-points",
+                                      data={"phase": "looking_back", "text": "Punt"})) == "live-state"
+    assert reply_end(lambda: mia.post(f"/conversations/{cid}/presence", data={"phase": "agreements"}),
+                     presence="") == "live-state"  # presence only
+    old_page = {**live_state(eva, cid), "since": "0", "seen": ""}  # without `seen`: everything
+    assert reply_end(lambda: None, old_page, presence="agreements") == "live-state"
+    state = live_state(eva, cid)
+    mia.post(f"/conversations/{cid}/next-evaluation", data={"next_evaluation": "2027-06-01"})
+    mia.post(f"/conversations/{cid}/propose-close")
+    eva.post(f"/conversations/{cid}/sign")
+    assert reply_end(lambda: mia.post(f"/conversations/{cid}/sign"), state, phase="agreements",
+                     presence="agreements") == "live"  # completed: the poller goes

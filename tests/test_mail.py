@@ -13,7 +13,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select, update
 
 from voortgang import mail
-from voortgang.conversations import service
+from voortgang.conversations import planning, points, signoff
 from voortgang.database import utcnow, writing
 from voortgang.extensions import db
 from voortgang.models import OutgoingMail, User
@@ -212,16 +212,16 @@ def test_remind_sends_each_reminder_once(app, team, login_as, inbox, runner):
     tomorrow = date.today() + timedelta(days=1)
     with app.app_context():
         mia, eva = db.session.get(User, team.mia.id), db.session.get(User, team.eva.id)
-        service.plan_conversation(mia, employee_id=eva.id, manager_id=mia.id,
+        planning.plan_conversation(mia, employee_id=eva.id, manager_id=mia.id,
                                   scheduled_at=datetime.combine(tomorrow, datetime.min.time()).replace(
                                       hour=11, tzinfo=timezone.utc))
-        done = service.plan_conversation(mia, employee_id=eva.id, manager_id=mia.id,
+        done = planning.plan_conversation(mia, employee_id=eva.id, manager_id=mia.id,
                                          scheduled_at=datetime(2026, 1, 5, 9, tzinfo=timezone.utc))
-        service.add_agreement(mia, done.id, text="Overdue thing", owner="employee", due=date.today() - timedelta(days=3))
-        service.set_next_evaluation(mia, done.id, date.today() + timedelta(days=10))
-        service.propose_close(mia, done.id)
-        service.sign(mia, done.id)
-        service.sign(eva, done.id)
+        points.add_agreement(mia, done.id, text="Overdue thing", owner="employee", due=date.today() - timedelta(days=3))
+        points.set_next_evaluation(mia, done.id, date.today() + timedelta(days=10))
+        signoff.propose_close(mia, done.id)
+        signoff.sign(mia, done.id)
+        signoff.sign(eva, done.id)
     inbox.clear()
     result = runner.invoke(args=["remind"])
     assert result.exit_code == 0, result.output

@@ -44,8 +44,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         locale_selector=select_locale,
         default_translation_directories=str(TRANSLATIONS_DIR),
     )
-    # First of all before-request functions: the idle poll of an open conversation page
-    # is answered here when nothing changed, before Flask-Login loads the person.
+    # Before the login set-up's before-request functions: the idle poll of an open
+    # conversation page is answered here when nothing changed, before Flask-Login loads
+    # the person (conversations/live.py: answer_idle_poll, the live protocol's fast path).
     from .conversations.live import answer_idle_poll
 
     app.before_request(answer_idle_poll)

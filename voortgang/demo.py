@@ -9,7 +9,7 @@ from flask import current_app
 
 from .auth.service import has_people
 from .database import writing
-from .conversations import service as conversations
+from .conversations import access, answers, planning, points, signoff
 from .extensions import db
 from .models import ConversationQuestion, User
 from .people.service import create_user
@@ -147,10 +147,10 @@ def _at(day: date, hour: int = 10) -> datetime:
 
 def _answer(person: User, conversation_id: int, texts: list[str]) -> None:
     """Answer the first questions of the conversation, in order, with `texts`."""
-    conversation = conversations.get_visible(person, conversation_id)
+    conversation = access.get_visible(person, conversation_id)
     questions: list[ConversationQuestion] = sorted(conversation.questions, key=lambda q: (q.phase_order, q.position))
     for question, text in zip(questions, texts):
-        conversations.save_answer(person, conversation_id, question.id, text, 0)
+        answers.save_answer(person, conversation_id, question.id, text, 0)
 
 
 def fill_demo() -> list[tuple[str, str, str, str]]:
@@ -171,69 +171,69 @@ def fill_demo() -> list[tuple[str, str, str, str]]:
 
     # Eva and Mia: completed last spring, with its follow-up planned on the agreed date
     # (the open agreements come along to be reviewed).
-    done = conversations.plan_conversation(p["mia"], employee_id=p["eva"].id, manager_id=p["mia"].id,
+    done = planning.plan_conversation(p["mia"], employee_id=p["eva"].id, manager_id=p["mia"].id,
                                            scheduled_at=_at(today - timedelta(days=200)), place="Kamer 2",
                                            purpose="Ons jaarlijkse voortgangsgesprek.")
     _answer(p["eva"], done.id, EVA)
     _answer(p["mia"], done.id, MIA_TO_EVA)
-    conversations.add_talking_point(p["eva"], done.id, "looking_back", "Werkdruk in het derde kwartaal")
-    conversations.add_talking_point(p["mia"], done.id, "looking_forward", "A mentor for Eva's first presentations?")
-    conversations.add_agreement(p["eva"], done.id, text="Cursus presenteren volgen", owner="employee",
+    points.add_talking_point(p["eva"], done.id, "looking_back", "Werkdruk in het derde kwartaal")
+    points.add_talking_point(p["mia"], done.id, "looking_forward", "A mentor for Eva's first presentations?")
+    points.add_agreement(p["eva"], done.id, text="Cursus presenteren volgen", owner="employee",
                                 due=today - timedelta(days=20))
-    conversations.add_agreement(p["mia"], done.id, text="Budget for the presentation course", owner="organisation",
+    points.add_agreement(p["mia"], done.id, text="Budget for the presentation course", owner="organisation",
                                 due=today - timedelta(days=150), status="done")
-    conversations.add_agreement(p["mia"], done.id, text="Monthly 30-minute check-in", owner="manager",
+    points.add_agreement(p["mia"], done.id, text="Monthly 30-minute check-in", owner="manager",
                                 due=today + timedelta(days=30))
     next_evaluation = today + timedelta(days=14)
-    conversations.set_next_evaluation(p["mia"], done.id, next_evaluation)
-    conversations.propose_close(p["eva"], done.id)
-    conversations.sign(p["eva"], done.id, "Fijn gesprek, goede afspraken.")
-    conversations.sign(p["mia"], done.id, "Thank you, Eva.")
-    conversations.plan_conversation(p["mia"], employee_id=p["eva"].id, manager_id=p["mia"].id,
+    points.set_next_evaluation(p["mia"], done.id, next_evaluation)
+    signoff.propose_close(p["eva"], done.id)
+    signoff.sign(p["eva"], done.id, "Fijn gesprek, goede afspraken.")
+    signoff.sign(p["mia"], done.id, "Thank you, Eva.")
+    planning.plan_conversation(p["mia"], employee_id=p["eva"].id, manager_id=p["mia"].id,
                                     scheduled_at=_at(next_evaluation), place="Kamer 2",
                                     purpose="Vervolg: hoe staan de afspraken van vorige keer ervoor?",
                                     follows_id=done.id)
 
     # Daan and Mia: in progress today, he in Dutch, she in English.
-    ongoing = conversations.plan_conversation(p["daan"], employee_id=p["daan"].id, manager_id=None,
+    ongoing = planning.plan_conversation(p["daan"], employee_id=p["daan"].id, manager_id=None,
                                               scheduled_at=_at(today), place="Meeting room 1",
                                               purpose="Jaargesprek: terugkijken op het portaal, vooruitkijken.")
     _answer(p["daan"], ongoing.id, DAAN)
     _answer(p["mia"], ongoing.id, MIA_TO_DAAN)
-    conversations.add_talking_point(p["daan"], ongoing.id, "looking_back", "Nachtelijke storingsmeldingen")
-    conversations.add_talking_point(p["mia"], ongoing.id, "looking_back", "What can we stop doing?")
-    conversations.add_talking_point(p["daan"], ongoing.id, "looking_forward", "Cursus security champion")
+    points.add_talking_point(p["daan"], ongoing.id, "looking_back", "Nachtelijke storingsmeldingen")
+    points.add_talking_point(p["mia"], ongoing.id, "looking_back", "What can we stop doing?")
+    points.add_talking_point(p["daan"], ongoing.id, "looking_forward", "Cursus security champion")
 
     # Noor and Sander: awaiting signatures (Noor signed).
-    closing = conversations.plan_conversation(p["sander"], employee_id=p["noor"].id, manager_id=None,
+    closing = planning.plan_conversation(p["sander"], employee_id=p["noor"].id, manager_id=None,
                                               scheduled_at=_at(today - timedelta(days=2)), place="Online")
     _answer(p["noor"], closing.id, NOOR)
     _answer(p["sander"], closing.id, SANDER)
-    conversations.add_agreement(p["sander"], closing.id, text="Training timemanagement", owner="organisation",
+    points.add_agreement(p["sander"], closing.id, text="Training timemanagement", owner="organisation",
                                 due=today + timedelta(days=60))
-    conversations.add_agreement(p["noor"], closing.id, text="Meelopen met de teamleider", owner="employee",
+    points.add_agreement(p["noor"], closing.id, text="Meelopen met de teamleider", owner="employee",
                                 due=today + timedelta(days=120))
-    conversations.set_next_evaluation(p["sander"], closing.id, today + timedelta(days=180))
-    conversations.propose_close(p["sander"], closing.id)
-    conversations.sign(p["noor"], closing.id)
+    points.set_next_evaluation(p["sander"], closing.id, today + timedelta(days=180))
+    signoff.propose_close(p["sander"], closing.id)
+    signoff.sign(p["noor"], closing.id)
 
     # Tom and Mia: their last conversation was more than a year ago, and the next
     # evaluation they agreed has passed: Tom is overdue.
-    old = conversations.plan_conversation(p["mia"], employee_id=p["tom"].id, manager_id=None,
+    old = planning.plan_conversation(p["mia"], employee_id=p["tom"].id, manager_id=None,
                                           scheduled_at=_at(today - timedelta(days=450)), place="Room 4")
     _answer(p["tom"], old.id, TOM)
     _answer(p["mia"], old.id, MIA_TO_TOM)
-    conversations.add_agreement(p["mia"], old.id, text="Arrange access to the source systems", owner="manager",
+    points.add_agreement(p["mia"], old.id, text="Arrange access to the source systems", owner="manager",
                                 due=today - timedelta(days=400), status="done")
-    conversations.add_agreement(p["tom"], old.id, text="Data pipelines course", owner="employee",
+    points.add_agreement(p["tom"], old.id, text="Data pipelines course", owner="employee",
                                 due=today - timedelta(days=200))
-    conversations.set_next_evaluation(p["mia"], old.id, today - timedelta(days=85))
-    conversations.propose_close(p["mia"], old.id)
-    conversations.sign(p["tom"], old.id)
-    conversations.sign(p["mia"], old.id)
+    points.set_next_evaluation(p["mia"], old.id, today - timedelta(days=85))
+    signoff.propose_close(p["mia"], old.id)
+    signoff.sign(p["tom"], old.id)
+    signoff.sign(p["mia"], old.id)
 
     # Liam and Sander: planned next week.
-    conversations.plan_conversation(p["liam"], employee_id=p["liam"].id, manager_id=None,
+    planning.plan_conversation(p["liam"], employee_id=p["liam"].id, manager_id=None,
                                     scheduled_at=_at(today + timedelta(days=7), 14), place="Room 3",
                                     purpose="First progress conversation after the trial period.")
     return accounts

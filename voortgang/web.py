@@ -31,6 +31,14 @@ def optional_id(value) -> int | None:
         return -1
 
 
+def signed_in_only():
+    """A blueprint's before_request: every view of it needs a signed-in person (as
+    Flask-Login's `login_required`, once for the whole blueprint)."""
+    if request.method != "OPTIONS" and not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
 def admins_only():
     """A blueprint's before_request: sign-in first; then administrators only, 404 for anyone
     else (no hint that the page exists)."""

@@ -141,8 +141,14 @@
   // --- The live view ----------------------------------------------------------------
   // #live polls for the other participant's changes; the reply carries out-of-band
   // pieces. A piece that holds the focus or text this person has not saved is never
-  // replaced: the swap is skipped, and so is the revision at the end of the reply,
-  // so the next poll brings the piece again (until the person is done with it).
+  // replaced: the swap is skipped, and so is the page's new state (#live-state), so
+  // the next poll brings the piece again (until the person is done with it).
+  //
+  // Contract with the server: #live-state is the last element of every reply
+  // (conversations/live.py: reply appends it after the pieces; tests/test_live.py
+  // checks it). htmx swaps out-of-band elements in the order of the reply, so when the
+  // #live-state swap comes up, every piece has been swapped or skipped, and
+  // skippedInReply (reset when the poll is sent) says whether one was skipped.
 
   var skippedInReply = false;
   var lastAnnounced = 0;

@@ -9,7 +9,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from voortgang.conversations import service
+from voortgang.conversations import answers, planning, points, signoff
 from voortgang.extensions import db
 from voortgang.models import Conversation, User
 
@@ -26,11 +26,11 @@ def fill_in(actor_id: int, conversation_id: int, label: str, *, every_question: 
     seen = set()
     for question in list(conversation.questions):
         if every_question or question.phase not in seen:
-            service.save_answer(actor, conversation_id, question.id,
+            answers.save_answer(actor, conversation_id, question.id,
                                 f"{label}: answer with some length to read, line one.\nLine two.", 0)
             seen.add(question.phase)
     for phase in ("looking_back", "looking_forward", "agreements"):
-        service.add_talking_point(actor, conversation_id, phase, f"{label}: point for {phase}")
+        points.add_talking_point(actor, conversation_id, phase, f"{label}: point for {phase}")
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def conversations(app, people):
         manager = db.session.get(User, mia.id)
         when = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
         for key in ("in_progress", "awaiting", "completed"):
-            conversation = service.plan_conversation(
+            conversation = planning.plan_conversation(
                 manager, employee_id=eva.id, manager_id=None, scheduled_at=when,
                 place="Room 2", purpose="Our yearly conversation",
             )
@@ -52,18 +52,18 @@ def conversations(app, people):
             fill_in(eva.id, cid, "Eva", every_question=key == "completed")
             employee = db.session.get(User, eva.id)
             point = next(p for p in db.session.get(Conversation, cid).talking_points if p.author_role == "employee")
-            service.mark_discussed(db.session.get(User, mia.id), cid, point.id, True)
-            service.add_agreement(employee, cid, text="Follow a presentation course", owner="employee",
+            points.mark_discussed(db.session.get(User, mia.id), cid, point.id, True)
+            points.add_agreement(employee, cid, text="Follow a presentation course", owner="employee",
                                   due=date(2027, 3, 1))
-            service.add_agreement(db.session.get(User, mia.id), cid, text="Arrange a mentor",
+            points.add_agreement(db.session.get(User, mia.id), cid, text="Arrange a mentor",
                                   owner="organisation", due=None, status="done")
             if key == "in_progress":
                 continue
-            service.set_next_evaluation(db.session.get(User, mia.id), cid, date(2027, 6, 1))
-            service.propose_close(db.session.get(User, mia.id), cid)
+            points.set_next_evaluation(db.session.get(User, mia.id), cid, date(2027, 6, 1))
+            signoff.propose_close(db.session.get(User, mia.id), cid)
             if key == "completed":
-                service.sign(db.session.get(User, mia.id), cid, "")
-                service.sign(db.session.get(User, eva.id), cid, "A good conversation.")
+                signoff.sign(db.session.get(User, mia.id), cid, "")
+                signoff.sign(db.session.get(User, eva.id), cid, "A good conversation.")
         assert db.session.get(Conversation, ids["completed"]).status == "completed"
         assert db.session.get(Conversation, ids["awaiting"]).status == "awaiting_signatures"
     return ids

@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 
 from playwright.sync_api import expect
 
-from voortgang.conversations import service
+from voortgang.conversations import planning, points, signoff
 from voortgang.extensions import db
 from voortgang.models import Conversation, User
 
@@ -14,14 +14,14 @@ from .helpers import sign_in
 def completed_conversation(app, mia_id, eva_id):
     with app.app_context():
         mia, eva = db.session.get(User, mia_id), db.session.get(User, eva_id)
-        c = service.plan_conversation(mia, employee_id=eva.id, manager_id=mia.id,
+        c = planning.plan_conversation(mia, employee_id=eva.id, manager_id=mia.id,
                                       scheduled_at=datetime(2026, 6, 1, 8, tzinfo=timezone.utc), place="Room 2")
-        service.add_agreement(mia, c.id, text="Presentation course", owner="employee", due=date(2026, 10, 1))
-        service.add_agreement(mia, c.id, text="Already finished", owner="manager", due=None, status="done")
-        service.set_next_evaluation(mia, c.id, date(2026, 12, 1))
-        service.propose_close(mia, c.id)
-        service.sign(mia, c.id)
-        service.sign(eva, c.id)
+        points.add_agreement(mia, c.id, text="Presentation course", owner="employee", due=date(2026, 10, 1))
+        points.add_agreement(mia, c.id, text="Already finished", owner="manager", due=None, status="done")
+        points.set_next_evaluation(mia, c.id, date(2026, 12, 1))
+        signoff.propose_close(mia, c.id)
+        signoff.sign(mia, c.id)
+        signoff.sign(eva, c.id)
         return c.id
 
 

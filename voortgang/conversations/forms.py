@@ -4,7 +4,8 @@ from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, T
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..web import optional_id
-from .service import MAX_PLACE_LENGTH, MAX_TEXT_LENGTH
+from .changes import MAX_TEXT_LENGTH
+from .planning import MAX_PLACE_LENGTH
 
 
 class PlanForm(FlaskForm):

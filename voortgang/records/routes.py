@@ -9,7 +9,7 @@ from flask import abort, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..conversations import service as conversations
+from ..conversations import access
 from ..labels import FLAG_NAMES, STATUS_NAMES
 from ..extensions import db
 from . import bp, service
@@ -101,7 +101,7 @@ def record(person_id: int):
     data = service.record(current_user, person_id)
     if data is None:
         abort(404)
-    return render_template("records/record.html", **data, role_of=lambda c: conversations.role_of(current_user, c))
+    return render_template("records/record.html", **data, role_of=lambda c: access.role_of(current_user, c))
 
 
 @bp.get("/me/export.json")

@@ -303,7 +303,7 @@ def personal_export(person: User) -> dict:
     A fixed handful of queries however many conversations there are: each conversation's
     parts are loaded together for all of them (they were loaded one by one before).
     """
-    from ..conversations.service import export
+    from ..conversations.export import export
 
     mine = db.session.scalars(
         select(Conversation)
