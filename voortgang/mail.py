@@ -32,7 +32,7 @@ from .database import utcnow, writing
 from .extensions import db
 from .links import public_url, uid_domain
 from .models import Conversation, OutgoingMail, SentReminder, User
-from .vocabulary import ROLES
+from .vocabulary import ROLES, Owner, Phase, Status
 
 log = logging.getLogger(__name__)
 # Pauses before the next attempt after a failure; then the message is given up (failed).
@@ -304,7 +304,7 @@ def due_reminders(today: date) -> int:
 
     sent = 0
     tomorrow = today + timedelta(days=1)
-    for conversation in db.session.scalars(select(Conversation).where(Conversation.status == "planned")):
+    for conversation in db.session.scalars(select(Conversation).where(Conversation.status == Status.PLANNED)):
         local_day = conversation.scheduled_at.astimezone(_zone()).date()
         if local_day != tomorrow:
             continue
@@ -318,7 +318,7 @@ def due_reminders(today: date) -> int:
     soon = today + timedelta(days=14)
     followed = select(Conversation.follows_id).where(Conversation.follows_id.is_not(None))
     for conversation in db.session.scalars(select(Conversation).where(
-            Conversation.status == "completed", Conversation.next_evaluation.is_not(None),
+            Conversation.status == Status.COMPLETED, Conversation.next_evaluation.is_not(None),
             Conversation.next_evaluation <= soon, Conversation.next_evaluation >= today,
             Conversation.id.not_in(followed))):
         for person in (conversation.employee, conversation.manager):
@@ -329,11 +329,11 @@ def due_reminders(today: date) -> int:
 
     for agreement, conversation in db.session.execute(
             current_open_agreements().add_columns(Conversation).where(Agreement.due < today)):
-        person = conversation.employee if agreement.owner == "employee" else conversation.manager
+        person = conversation.employee if agreement.owner == Owner.EMPLOYEE else conversation.manager
         sent += _remind("agreement_overdue", agreement.id, person, "reminder_agreement",
                         lambda: _("An agreement is overdue"),
                         agreement=agreement, conversation=conversation,
-                        link=public_url("conversations.phase", conversation_id=conversation.id, phase="agreements"))
+                        link=public_url("conversations.phase", conversation_id=conversation.id, phase=Phase.AGREEMENTS))
     return sent
 
 

@@ -29,7 +29,9 @@ from .vocabulary import (  # noqa: F401  (the tuples are imported from here too)
     REVIEW_RATINGS,
     ROLES,
     STATUSES,
+    AgreementStatus,
     Role,
+    Status,
 )
 
 
@@ -158,7 +160,7 @@ class Conversation(db.Model):
     scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     place: Mapped[str] = mapped_column(String(200), default="")
     purpose: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default="planned", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=Status.PLANNED, index=True)
     next_evaluation: Mapped[date | None] = mapped_column(Date)
     # Bumped by every change (calendar SEQUENCE, audit events, export) ...
     revision: Mapped[int] = mapped_column(Integer, default=1)
@@ -308,7 +310,7 @@ class Agreement(db.Model):
     text: Mapped[str] = mapped_column(Text)
     owner: Mapped[str] = mapped_column(String(20))
     due: Mapped[date | None] = mapped_column(Date, index=True)
-    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(10), default=AgreementStatus.OPEN, index=True)
     carried_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("agreements.id", ondelete="SET NULL"), index=True
     )

@@ -65,7 +65,7 @@ def next_step(user: User, conversation: Conversation) -> str:
     """A code for what this conversation needs next from `user` (labels.NEXT_STEPS says it)."""
     role = conversation.role_of(user.id)
     if conversation.status == Status.COMPLETED:
-        return "completed"
+        return "completed"  # (a NEXT_STEPS code)
     if conversation.status == Status.AWAITING_SIGNATURES:
         if role and conversation.signed_at(role) is None:
             return "sign"

@@ -153,18 +153,23 @@ def save_answer(actor: User, conversation_id: int, question_id: int, body: str, 
     return SavedAnswer(AnswerState(body, current + 1, now), before != after)
 
 
-def answers_by_question(conversation: Conversation) -> dict[int, dict[str, Answer]]:
-    """Return {question_id: {role: answer}} in one query."""
-    result: dict[int, dict[str, Answer]] = {q.id: {} for q in conversation.questions}
-    rows = db.session.scalars(
-        select(Answer).join(ConversationQuestion).where(ConversationQuestion.conversation_id == conversation.id)
-    )
-    for answer in rows:
-        result.setdefault(answer.question_id, {})[answer.role] = answer
+@cache
+def _answers_statement():
+    return (select(Answer.question_id, Answer.role, Answer.body, Answer.version, Answer.updated_at)
+            .join(ConversationQuestion, ConversationQuestion.id == Answer.question_id)
+            .where(ConversationQuestion.conversation_id == bindparam("conversation_id")))
+
+
+def answers_by_question(conversation: Conversation) -> dict[int, dict[str, AnswerState]]:
+    """Return {question_id: {role: answer}} in one query of plain rows."""
+    result: dict[int, dict[str, AnswerState]] = {q.id: {} for q in conversation.questions}
+    rows = db.session.connection().execute(_answers_statement(), {"conversation_id": conversation.id})
+    for question_id, role, body, version, updated_at in rows:
+        result.setdefault(question_id, {})[role] = AnswerState(body, version, updated_at)
     return result
 
 
-def progress(conversation: Conversation, answers: dict[int, dict[str, Answer]]) -> dict[str, dict]:
+def progress(conversation: Conversation, answers: dict[int, dict[str, AnswerState]]) -> dict[str, dict]:
     """Per phase: the number of questions and how many each side has answered."""
     return tally_progress(
         (question.phase, {role: answer.body for role, answer in answers.get(question.id, {}).items()})

@@ -9,6 +9,7 @@ from icalendar import Calendar, Event
 from ..database import utcnow
 from ..links import public_url, uid_domain
 from ..models import Conversation
+from ..vocabulary import ROLES
 
 DURATION = timedelta(hours=1)
 
@@ -37,7 +38,7 @@ def _event(conversation: Conversation, uid: str, summary: str, description: str)
 
 def conversation_event(conversation: Conversation) -> bytes:
     """The planned conversation as an event, in the downloader's language."""
-    names = {"employee": conversation.employee.name, "manager": conversation.manager.name}
+    names = {role: conversation.participant(role).name for role in ROLES}
     description = conversation.purpose or _("A progress conversation: looking back, looking forward and making agreements.")
     event = _event(
         conversation,
@@ -56,7 +57,7 @@ def conversation_event(conversation: Conversation) -> bytes:
 
 def next_evaluation_event(conversation: Conversation) -> bytes:
     """The agreed next evaluation as an all-day event."""
-    names = {"employee": conversation.employee.name, "manager": conversation.manager.name}
+    names = {role: conversation.participant(role).name for role in ROLES}
     event = _event(
         conversation,
         f"voortgang-next-evaluation-{conversation.id}@{uid_domain()}",

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..models import Answer, Conversation, User
+from ..models import Conversation, User
 from ..vocabulary import PHASES, ROLES
-from .answers import answers_by_question
+from .answers import AnswerState, answers_by_question
 
 
 def _person(user: User) -> dict:
@@ -16,7 +16,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def export(conversation: Conversation, answers: dict[int, dict[str, Answer]] | None = None) -> dict:
+def export(conversation: Conversation, answers: dict[int, dict[str, AnswerState]] | None = None) -> dict:
     """The conversation as JSON: an outside interface that scripts rely on (keys are only ever added).
 
     answers: {question id: {role: answer}} when the caller loaded them already."""

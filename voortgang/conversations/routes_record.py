@@ -6,7 +6,7 @@ from flask import abort, render_template, request
 from flask_login import current_user
 
 from ..errors import Invalid, error_text
-from ..vocabulary import PHASES
+from ..vocabulary import PHASES, AgreementStatus, Phase, Status
 from ..web import is_htmx
 from . import access, bp, points, signoff
 from .pages import page_context, write_response
@@ -71,7 +71,7 @@ def _agreement_input() -> dict:
         "text": request.form.get("text", ""),
         "owner": request.form.get("owner", ""),
         "due": request.form.get("due", ""),
-        "status": request.form.get("status", "open"),
+        "status": request.form.get("status", AgreementStatus.OPEN),
     }
 
 
@@ -82,9 +82,9 @@ def add_agreement(conversation_id: int):
         points.add_agreement(current_user, conversation_id, text=values["text"], owner=values["owner"],
                               due=parse_date(values["due"]), status=values["status"])
     except Invalid as refusal:
-        return write_response(conversation_id, "agreements", "conversations/_agreements.html", status=422,
+        return write_response(conversation_id, Phase.AGREEMENTS, "conversations/_agreements.html", status=422,
                               form_state={"key": "agreement-new", **values, "error": error_text(refusal)})
-    return write_response(conversation_id, "agreements", "conversations/_agreements.html",
+    return write_response(conversation_id, Phase.AGREEMENTS, "conversations/_agreements.html",
                           anchor="agreements")
 
 
@@ -95,10 +95,10 @@ def edit_agreement(conversation_id: int, agreement_id: int):
         points.edit_agreement(current_user, conversation_id, agreement_id, text=values["text"],
                                owner=values["owner"], due=parse_date(values["due"]), status=values["status"])
     except Invalid as refusal:
-        return write_response(conversation_id, "agreements", "conversations/_agreements.html", status=422,
+        return write_response(conversation_id, Phase.AGREEMENTS, "conversations/_agreements.html", status=422,
                               form_state={"key": f"agreement-{agreement_id}", **values,
                                           "error": error_text(refusal)})
-    return write_response(conversation_id, "agreements", "conversations/_agreements.html",
+    return write_response(conversation_id, Phase.AGREEMENTS, "conversations/_agreements.html",
                           anchor=f"agreement-{agreement_id}")
 
 
@@ -108,10 +108,10 @@ def set_next_evaluation(conversation_id: int):
     try:
         points.set_next_evaluation(current_user, conversation_id, parse_date(raw))
     except Invalid as refusal:
-        return write_response(conversation_id, "agreements", "conversations/_next_evaluation.html",
+        return write_response(conversation_id, Phase.AGREEMENTS, "conversations/_next_evaluation.html",
                               status=422, form_state={"key": "next-evaluation", "value": raw,
                                                       "error": error_text(refusal)})
-    return write_response(conversation_id, "agreements", "conversations/_next_evaluation.html",
+    return write_response(conversation_id, Phase.AGREEMENTS, "conversations/_next_evaluation.html",
                           anchor="next-evaluation")
 
 
@@ -124,10 +124,10 @@ def review_agreement(conversation_id: int, agreement_id: int):
     try:
         points.review_agreement(current_user, conversation_id, agreement_id, rating, comment)
     except Invalid as refusal:
-        return write_response(conversation_id, "looking_back", "conversations/_carried.html", status=422,
+        return write_response(conversation_id, Phase.LOOKING_BACK, "conversations/_carried.html", status=422,
                               form_state={"key": f"review-{agreement_id}", "rating": rating,
                                           "comment": comment, "error": error_text(refusal)})
-    return write_response(conversation_id, "looking_back", "conversations/_carried.html",
+    return write_response(conversation_id, Phase.LOOKING_BACK, "conversations/_carried.html",
                           anchor=f"carried-{agreement_id}")
 
 
@@ -136,9 +136,9 @@ def decide_agreement(conversation_id: int, agreement_id: int):
     try:
         points.decide_agreement(current_user, conversation_id, agreement_id, request.form.get("decision", ""))
     except Invalid as refusal:
-        return write_response(conversation_id, "looking_back", "conversations/_carried.html", status=422,
+        return write_response(conversation_id, Phase.LOOKING_BACK, "conversations/_carried.html", status=422,
                               form_state={"key": f"decision-{agreement_id}", "error": error_text(refusal)})
-    return write_response(conversation_id, "looking_back", "conversations/_carried.html",
+    return write_response(conversation_id, Phase.LOOKING_BACK, "conversations/_carried.html",
                           anchor=f"carried-{agreement_id}")
 
 
@@ -153,7 +153,7 @@ def _status_response(conversation_id: int, status: int = 200, **extra):
         context = page_context(conversation, phase, **extra)
         html = render_template("conversations/_status.html", **context)
         html += render_template("conversations/_phase.html", oob=True, **context)
-        if conversation.status == "completed":
+        if conversation.status == Status.COMPLETED:
             html += '<div id="live" hx-swap-oob="delete"></div>'  # nothing changes any more: stop polling
         return html, status
     return write_response(conversation_id, phase, "conversations/_status.html", anchor="status",
