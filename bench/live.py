@@ -202,18 +202,19 @@ def prepare_database(instance: Path, count: int) -> list[Meeting]:
     # Imported after create_app: importing voortgang.people.service first runs into an
     # import cycle (people.service → auth → auth.routes → people.service).
     from voortgang.conversations.planning import plan_conversation
+    from voortgang.database import writing
     from voortgang.extensions import db
     from voortgang.people.service import create_user
     meetings = []
     with app.app_context():
         pairs = []
-        for i in range(count):
-            manager = create_user(email=f"manager{i}@bench.example.org", name=f"Manager {i}",
-                                  locale="en", password=PASSWORD)
-            employee = create_user(email=f"employee{i}@bench.example.org", name=f"Employee {i}",
-                                   manager_email=manager.email, locale="en", password=PASSWORD)
-            pairs.append((manager, employee))
-        db.session.commit()
+        with writing():
+            for i in range(count):
+                manager = create_user(email=f"manager{i}@bench.example.org", name=f"Manager {i}",
+                                      locale="en", password=PASSWORD)
+                employee = create_user(email=f"employee{i}@bench.example.org", name=f"Employee {i}",
+                                       manager_email=manager.email, locale="en", password=PASSWORD)
+                pairs.append((manager, employee))
         when = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
         for manager, employee in pairs:
             conversation = plan_conversation(manager, employee_id=employee.id, manager_id=manager.id,
