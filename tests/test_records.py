@@ -175,6 +175,12 @@ def test_overview_csv_content(app, first, team, login_as):
     assert "No completed conversation in the last 12 months" in tom[8]
 
 
+def _overview_row(admin_id, person_id):
+    from voortgang.records.overview import Filters, all_rows
+
+    return next(r for r in all_rows(db.session.get(User, admin_id), Filters()) if r.person_id == person_id)
+
+
 def test_overdue_logic(app, team, login_as, monkeypatch):
     from voortgang.records import service
 
@@ -184,17 +190,17 @@ def test_overdue_logic(app, team, login_as, monkeypatch):
              next_evaluation="2026-06-01")
     monkeypatch.setattr(service, "today", lambda: date(2026, 5, 20))
     with app.app_context():
-        row = next(r for r in service.overview(db.session.get(User, team.admin.id)) if r.person.id == team.eva.id)
+        row = _overview_row(team.admin.id, team.eva.id)
         assert row.next_evaluation_state == "due_soon" and row.overdue_agreements == 1
         assert "agreements_overdue" in row.flags
     monkeypatch.setattr(service, "today", lambda: date(2026, 6, 2))
     with app.app_context():
-        row = next(r for r in service.overview(db.session.get(User, team.admin.id)) if r.person.id == team.eva.id)
+        row = _overview_row(team.admin.id, team.eva.id)
         assert row.next_evaluation_state == "overdue" and "evaluation_overdue" in row.flags
     # Planning the follow-up takes the evaluation off the overdue list.
     new_id(plan(mia, team.eva, when="2026-06-10T10:00", follows=cid))
     with app.app_context():
-        row = next(r for r in service.overview(db.session.get(User, team.admin.id)) if r.person.id == team.eva.id)
+        row = _overview_row(team.admin.id, team.eva.id)
         assert "evaluation_overdue" not in row.flags and row.current_status == "planned"
     # Eva's home page shows her overdue agreement.
     home = eva.get("/").get_data(as_text=True)
