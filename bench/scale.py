@@ -39,7 +39,8 @@ CONFIG = {"TESTING": False, "WTF_CSRF_ENABLED": False, "DEFAULT_LOCALE": "en", "
           "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1, "SESSION_COOKIE_SECURE": False}
 OVERVIEW_VARIANTS = ("", "?sort=last", "?sort=next", "?sort=open", "?status=none", "?status=planned",
                      "?status=in_progress", "?status=awaiting_signatures", "?overdue=1", "?overdue=1&sort=open",
-                     "?page=2", "?page=last")
+                     "?page=2", "?page=999999")
+AGREEMENT_VARIANTS = ("", "?overdue=1", "?owner=organisation", "?page=2", "?page=999999")
 
 
 def parse_args(argv=None):
@@ -52,6 +53,7 @@ def parse_args(argv=None):
     parser.add_argument("--sqlite-file", help="keep the SQLite database here; reused (not refilled) when it exists")
     parser.add_argument("--explain", action="store_true", help="print the query plans of the heaviest queries")
     parser.add_argument("--only", help="measure only the pages whose path contains this")
+    parser.add_argument("--roles", default="administrator,manager,employee", help="whose pages to measure")
     return parser.parse_args(argv)
 
 
@@ -190,7 +192,9 @@ def pages_for(role: str, ids: dict) -> list[str]:
     if role == "administrator":
         overview.append(f"/overview?team={ids['team']}")
         pages += ["/admin/people/", "/conversations/new"]
-    agreements = ["/overview/agreements", "/overview/agreements?page=2", "/overview/agreements?page=last"]
+    agreements = [f"/overview/agreements{v}" for v in AGREEMENT_VARIANTS]
+    if role == "administrator":
+        agreements.append(f"/overview/agreements?team={ids['team']}")
     return pages + overview + agreements
 
 
@@ -293,6 +297,8 @@ def main(argv=None) -> int:
         explain(app, viewers)
     results = []
     for role, (email, _id, ids) in viewers.items():
+        if role not in args.roles.split(","):
+            continue
         client = app.test_client()
         response = client.post("/login", data={"email": email, "password": PASSWORD})
         assert response.status_code == 303, (role, response.status_code)

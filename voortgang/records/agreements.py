@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from ..extensions import db
 from ..models import AGREEMENT_OWNERS, Agreement, Conversation, User
 from . import service
 from .paging import PAGE_SIZE, Page, fetch_page
@@ -22,20 +23,21 @@ class AgreementFilters:
 
 
 def page_statement(viewer: User, filters: AgreementFilters, offset: int, limit: int = PAGE_SIZE):
-    """One page of (agreement, conversation, employee), with the whole list's length.
+    """The ids of one page of agreements, with the whole list's length.
 
     It starts from the people in scope (everyone active, a team), then their completed
-    conversations without a completed follow-up, then the open agreements in those."""
-    query = (
-        service.current_open_agreements()
-        .add_columns(Conversation, User, func.count().over().label("total"))
-        .join(User, User.id == Conversation.employee_id)
-        .where(User.active.is_(True), service._conversation_scope(viewer))
-    )
+    conversations without a completed follow-up, then the open agreements in those; the
+    indexes cover all of it, so only the page's rows are read from the tables."""
+    people = select(User.id).where(User.active.is_(True))
     if not viewer.is_admin:
-        query = query.where(User.manager_id == viewer.id)
+        people = people.where(User.manager_id == viewer.id)
     elif filters.team is not None:
-        query = query.where(User.manager_id == filters.team)
+        people = people.where(User.manager_id == filters.team)
+    query = (
+        service.current_open_agreements(Agreement.id, func.count().over().label("total"))
+        .join(User, User.id == Conversation.employee_id)
+        .where(Conversation.employee_id.in_(people), service._conversation_scope(viewer))
+    )
     if filters.owner:
         query = query.where(Agreement.owner == filters.owner)
     if filters.overdue:
@@ -45,7 +47,14 @@ def page_statement(viewer: User, filters: AgreementFilters, offset: int, limit: 
 
 
 def agreements_page(viewer: User, filters: AgreementFilters, number: int = 1) -> Page:
-    """One page of the open agreements (one statement, three past the last page)."""
-    rows, total, number = fetch_page(lambda offset, limit: page_statement(viewer, filters, offset, limit), number)
-    return Page([(agreement, conversation, employee) for agreement, conversation, employee, _total in rows],
-                total, number)
+    """One page of (agreement, conversation, employee): two statements, four past the last page."""
+    ids, total, number = fetch_page(lambda offset, limit: page_statement(viewer, filters, offset, limit), number)
+    position = {agreement_id: n for n, (agreement_id, _total) in enumerate(ids)}
+    items = list(db.session.execute(
+        select(Agreement, Conversation, User)
+        .join(Conversation, Conversation.id == Agreement.conversation_id)
+        .join(User, User.id == Conversation.employee_id)
+        .where(Agreement.id.in_(position))
+    )) if position else []
+    items.sort(key=lambda item: position[item[0].id])
+    return Page(items, total, number)

@@ -57,12 +57,13 @@ def taken_up():
                                              follow_up.status == "completed"))
 
 
-def current_open_agreements():
+def current_open_agreements(*columns):
     """Agreements that are open in a completed conversation and not taken up by a later
     completed follow-up: "what was agreed" and is still to do. Callers narrow it with
-    conditions on Conversation (whose conversations), which the indexes start from."""
+    conditions on Conversation (whose conversations), which the indexes start from.
+    Selects `columns`, or the Agreement."""
     return (
-        select(Agreement)
+        select(*(columns or (Agreement,)))
         .select_from(Conversation)
         .join(Agreement, Agreement.conversation_id == Conversation.id)
         .where(Agreement.status == "open", Conversation.status == "completed", ~taken_up())
