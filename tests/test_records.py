@@ -287,7 +287,10 @@ def test_statement_count_does_not_grow_with_people_or_conversations(app, team, l
         db.session.commit()
     boss = app.test_client()
     login(boss, email)
-    pages = ("/overview", "/overview/agreements", "/overview.csv", f"/people/{person}/record", "/")
+    pages = ("/overview", "/overview/agreements", "/overview.csv", f"/people/{person}/record", "/",
+             "/overview?sort=open&overdue=1", "/overview?sort=last&status=none", "/overview?sort=next&status=planned",
+             "/overview/agreements?overdue=1&owner=employee", "/overview.csv?sort=open&overdue=1", "/me/export.json",
+             f"/people/{manager}/record")
     small = {path: _count_statements(app, admin, path) for path in pages}
     small_boss = {path: _count_statements(app, boss, path) for path in pages}
     # The same organisation, a hundred times bigger (people in the boss's team included).

@@ -55,6 +55,6 @@ def agreements_page(viewer: User, filters: AgreementFilters, number: int = 1) ->
         .join(Conversation, Conversation.id == Agreement.conversation_id)
         .join(User, User.id == Conversation.employee_id)
         .where(Agreement.id.in_(position))
-    )) if position else []
+    ))  # (also when the page is empty: the same statements for every page)
     items.sort(key=lambda item: position[item[0].id])
     return Page(items, total, number)

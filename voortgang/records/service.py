@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, subqueryload
 
 from ..extensions import db
 from ..models import Agreement, Conversation, ConversationQuestion, User
@@ -17,6 +17,13 @@ DUE_SOON = timedelta(days=30)
 # The article: a progress conversation at least once a year.
 YEARLY = timedelta(days=365)
 OPEN_STATUSES = ("planned", "in_progress", "awaiting_signatures")
+
+
+# How the pages below load what belongs to many conversations: the two people joined in,
+# each collection in one statement for all the conversations (subqueryload repeats the
+# conversations' query inside it; selectinload would send its ids 500 at a time, so its
+# statements would grow with the number of conversations).
+PARTICIPANTS = (joinedload(Conversation.employee), joinedload(Conversation.manager))
 
 
 def today() -> date:
@@ -109,8 +116,7 @@ def record(viewer: User, person_id: int) -> dict | None:
         return None
     conversations = list(db.session.scalars(
         query.options(
-            selectinload(Conversation.employee), selectinload(Conversation.manager),
-            selectinload(Conversation.agreements).selectinload(Agreement.reviews),
+            *PARTICIPANTS, subqueryload(Conversation.agreements).subqueryload(Agreement.reviews),
         ).order_by(Conversation.scheduled_at.desc())
     ))
     own = [c for c in conversations if c.employee_id == person.id]
@@ -142,7 +148,7 @@ def needs_attention(user: User) -> dict:
         select(Conversation)
         .where(or_(Conversation.employee_id == user.id, Conversation.manager_id == user.id),
                Conversation.status.in_(OPEN_STATUSES))
-        .options(selectinload(Conversation.employee), selectinload(Conversation.manager))
+        .options(*PARTICIPANTS)
         .order_by(Conversation.scheduled_at)
     ))
     role_owner = or_(
@@ -171,7 +177,8 @@ def personal_export(person: User) -> dict:
     conversation they took part in, in the conversation export's format.
 
     A fixed handful of queries however many conversations there are: each conversation's
-    parts are loaded together for all of them (they were loaded one by one before).
+    parts are loaded together for all of them (they were loaded one by one before), each
+    kind in one statement.
     """
     from ..conversations.service import export
 
@@ -180,10 +187,10 @@ def personal_export(person: User) -> dict:
         .where(or_(Conversation.employee_id == person.id, Conversation.manager_id == person.id))
         .order_by(Conversation.scheduled_at, Conversation.id)
         .options(
-            selectinload(Conversation.employee), selectinload(Conversation.manager),
-            selectinload(Conversation.questions).selectinload(ConversationQuestion.answers),
-            selectinload(Conversation.talking_points),
-            selectinload(Conversation.agreements).selectinload(Agreement.reviews),
+            *PARTICIPANTS,
+            subqueryload(Conversation.questions).subqueryload(ConversationQuestion.answers),
+            subqueryload(Conversation.talking_points),
+            subqueryload(Conversation.agreements).subqueryload(Agreement.reviews),
         )
     ).all()
     manager = person.manager
