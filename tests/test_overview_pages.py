@@ -411,3 +411,61 @@ def test_exports_and_records_take_the_same_statements_for_600_conversations(app,
     large = {url: statements(url)[0] for url in small}
     assert large == small
     assert len(statements("/me/export.json")[1].get_json()["conversations"]) == 602
+
+
+def test_upgrade_from_the_previous_head_adds_the_indexes_and_gathers_statistics(instance_path, tmp_path):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from voortgang import create_app
+
+    from .conftest import BASE_CONFIG
+
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}"})
+    with app.app_context():
+        upgrade(revision="67ca63aa3e28")
+        indexes = {row[0] for row in db.session.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
+        assert "ix_agreements_conversation_status_due" not in indexes
+        db.session.execute(insert(User), [{"email": f"p{n}@example.org", "name": f"P{n}", "is_admin": False,
+                                           "locale": "en", "active": True, "session_token": f"t{n}",
+                                           "created_at": datetime.now(UTC)} for n in range(30)])
+        db.session.commit()
+        upgrade()
+        indexes = {row[0] for row in db.session.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
+        assert {"ix_agreements_conversation_status_due", "ix_conversations_follows_status",
+                "ix_conversations_manager_status"} <= indexes
+        stats = dict(db.session.execute(text("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'users'")).all())
+        assert stats["sqlite_autoindex_users_1"].startswith("30 ")  # every row counted, not a sample
+        db.session.rollback()
+        downgrade(revision="67ca63aa3e28")
+        indexes = {row[0] for row in db.session.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
+        assert "ix_conversations_follows_status" not in indexes
+        db.engine.dispose()
+
+
+@pytest.mark.slow
+def test_paged_lists_are_valid_html_in_both_languages(app, org, login_as, tmp_path):
+    import json
+    import shutil
+    import subprocess
+
+    from .test_html import HTMX_ATTRIBUTE, VNU
+
+    if not VNU.is_file() or not shutil.which("java"):
+        pytest.fail(f"the Nu checker needs java and {VNU}: run `make test-deps`")
+    _data, admin, mia, _max = org
+    files = []
+    for viewer in (admin, mia):
+        for locale in ("nl", "en"):
+            client = login_as(viewer)
+            client.post("/language", data={"locale": locale, "next": "/"})
+            for url in ("/overview?page=2&sort=open", "/overview/agreements?page=2", "/overview?status=planned"):
+                response = client.get(url)
+                assert response.status_code == 200
+                file = tmp_path / f"page-{len(files)}.html"
+                file.write_text(response.get_data(as_text=True), encoding="utf-8")
+                files.append(str(file))
+    result = subprocess.run(["java", "-jar", str(VNU), "--format", "json", *files],
+                            capture_output=True, text=True, timeout=300)
+    problems = [m for m in json.loads(result.stderr)["messages"] if not HTMX_ATTRIBUTE.match(m.get("message", ""))]
+    assert problems == []

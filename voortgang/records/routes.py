@@ -55,6 +55,11 @@ def _team() -> int | None:
     return int(team) if team.isdigit() and len(team) < 10 else None
 
 
+def _teams() -> dict:
+    """The team filter's choices (administrators: every manager), the label translated once."""
+    return {"teams": overview_service.teams(current_user), "team_of": _("Team of %(name)s", name="%(name)s")}
+
+
 def _filters() -> overview_service.Filters:
     return overview_service.Filters.of(team=_team(), status=request.args.get("status") or None,
                                overdue=request.args.get("overdue") == "1", sort=request.args.get("sort"))
@@ -67,8 +72,8 @@ def overview():
         abort(404)
     filters = _filters()
     page = overview_service.overview_page(current_user, filters, page_number(request.args.get("page")))
-    return render_template("records/overview.html", page=page, filters=filters,
-                           teams=overview_service.teams(current_user), filter_args=_filter_args())
+    return render_template("records/overview.html", page=page, filters=filters, filter_args=_filter_args(),
+                           **_teams())
 
 
 def _csv_cell(value) -> str:
@@ -122,7 +127,7 @@ def agreements():
         team=_team(), owner=request.args.get("owner") or None, overdue=request.args.get("overdue") == "1")
     page = agreements_service.agreements_page(current_user, filters, page_number(request.args.get("page")))
     return render_template("records/agreements.html", page=page, filters=filters,
-                           teams=overview_service.teams(current_user), filter_args=_filter_args(AGREEMENT_FILTER_KEYS))
+                           filter_args=_filter_args(AGREEMENT_FILTER_KEYS), **_teams())
 
 
 @bp.get("/people/<int:person_id>/record")
