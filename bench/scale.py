@@ -137,10 +137,11 @@ def prepare(app, args, log):
         from voortgang.statistics import analyze
 
         started = time.perf_counter()
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("ANALYZE")  # autovacuum would, some time after the bulk insert
-            else:
+        if db.engine.dialect.name == "postgresql":  # autovacuum would, some time after the bulk insert
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
+        else:
+            with db.engine.begin() as conn:
                 analyze(conn)  # as after the migrations
         log(f"statistics gathered in {time.perf_counter() - started:.1f} s")
         viewers = choose_viewers()
