@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import SimpleNamespace
 
 from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.orm import aliased
@@ -72,6 +73,11 @@ class OverviewRow:
     @property
     def needs_attention(self) -> bool:
         return bool(self.flags)
+
+    @property
+    def person(self) -> SimpleNamespace:
+        """The person's id, name and email (as `row.person` before the rows were plain)."""
+        return SimpleNamespace(id=self.person_id, name=self.name, email=self.email)
 
 
 # --- Each person's facts, as subqueries correlated to User ---------------------------------

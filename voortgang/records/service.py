@@ -77,6 +77,13 @@ def current_open_agreements(*columns):
     )
 
 
+def overview(viewer: User, **filters) -> list:
+    """Every row of the viewer's overview, in order (records.overview.all_rows as a list)."""
+    from .overview import Filters, all_rows
+
+    return list(all_rows(viewer, Filters.of(**filters)))
+
+
 # --- A person's record ----------------------------------------------------------------------
 
 
