@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from voortgang.extensions import db
 from voortgang.models import Agreement, Conversation, User
@@ -102,9 +102,18 @@ def build(app, people, *, big_team: int = 57, seed: int = 7) -> tuple[Org, objec
                     previous = (cid, open_now)
         db.session.execute(insert(Conversation), conversations)
         db.session.execute(insert(Agreement), agreements)
+        sync_sequences("users", "conversations", "agreements")
         db.session.commit()
     org.agreements = {a["id"]: a for a in agreements}
     return org, admin, mia, max_
+
+
+def sync_sequences(*tables: str) -> None:
+    """PostgreSQL: rows inserted with their ids leave the id sequences behind; move them on."""
+    if db.engine.dialect.name == "postgresql":
+        for table in tables:
+            db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                    f"(SELECT max(id) FROM {table}))"))
 
 
 # --- The answers, worked out from the rows -------------------------------------------------
