@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, text
 
@@ -232,7 +232,3 @@ def _person(rng, tables, ids_next, org, employee, manager, wanted, template, sta
 
 NAMES = ("Anna", "Bram", "Chantal", "Daan", "Eva", "Fatima", "Gijs", "Hanna", "Ilse", "Jeroen", "Kim", "Lars",
          "Mia", "Noah", "Olga", "Pieter", "Quinten", "Rosa", "Sem", "Tom", "Umut", "Vera", "Wouter", "Yara", "Zoë")
-
-
-def today() -> date:
-    return date.today()

@@ -4,10 +4,10 @@ conversations, each starting from the viewer's own people or conversations. The
 overview and the open agreements are in overview.py and agreements.py."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased, joinedload, subqueryload
 
 from ..extensions import db
