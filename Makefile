@@ -8,7 +8,7 @@ STAMP := $(VENV)/.stamp-install
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: install test-deps run test test-fast check bench screenshots translations-extract translations-update translations-compile clean
+.PHONY: install test-deps run test test-fast check bench bench-scale screenshots translations-extract translations-update translations-compile clean
 
 install: $(STAMP) $(MO_FILES)
 
@@ -53,6 +53,12 @@ check: install
 # The live-view benchmark (see docs/performance.md): starts the production server, prints figures.
 bench: install
 	$(BIN)/python -m bench.live
+
+# Every page at the size of a given organisation (see docs/performance.md), in one process.
+PEOPLE ?= 20
+CONVERSATIONS ?= $(shell echo $$(( $(PEOPLE) * 10 )))
+bench-scale: install
+	$(BIN)/python -m bench.scale --people $(PEOPLE) --conversations $(CONVERSATIONS)
 
 # The README's pictures, from a fresh demo organisation (docs/screenshots/; not part of make test).
 screenshots: install test-deps

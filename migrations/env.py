@@ -90,6 +90,7 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    applied = []  # revisions run now: SQLite's planner statistics are gathered afterwards
 
     with connectable.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
@@ -105,6 +106,7 @@ def run_migrations_online():
                 # One transaction for all migrations and the check after them: on
                 # SQLite too, a failed check rolls the whole upgrade back.
                 transactional_ddl=True,
+                on_version_apply=lambda **kwargs: applied.append(kwargs["step"]),
                 **conf_args
             )
 
@@ -116,6 +118,10 @@ def run_migrations_online():
                         raise RuntimeError(
                             f"migration left rows with broken foreign keys: {problems[:10]}"
                         )
+                    if applied:
+                        from voortgang.statistics import analyze
+
+                        analyze(connection)
         finally:
             if sqlite:
                 # The pragma is ignored inside a transaction: end it first.

@@ -171,6 +171,12 @@ def test_overview_csv_content(app, first, team, login_as):
     assert "No completed conversation in the last 12 months" in tom[8]
 
 
+def _overview_row(admin_id, person_id):
+    from voortgang.records.overview import Filters, all_rows
+
+    return next(r for r in all_rows(db.session.get(User, admin_id), Filters()) if r.person_id == person_id)
+
+
 def test_overdue_logic(app, team, login_as, monkeypatch):
     from voortgang.records import service
 
@@ -180,17 +186,17 @@ def test_overdue_logic(app, team, login_as, monkeypatch):
              next_evaluation="2026-06-01")
     monkeypatch.setattr(service, "today", lambda: date(2026, 5, 20))
     with app.app_context():
-        row = next(r for r in service.overview(db.session.get(User, team.admin.id)) if r.person.id == team.eva.id)
+        row = _overview_row(team.admin.id, team.eva.id)
         assert row.next_evaluation_state == "due_soon" and row.overdue_agreements == 1
         assert "agreements_overdue" in row.flags
     monkeypatch.setattr(service, "today", lambda: date(2026, 6, 2))
     with app.app_context():
-        row = next(r for r in service.overview(db.session.get(User, team.admin.id)) if r.person.id == team.eva.id)
+        row = _overview_row(team.admin.id, team.eva.id)
         assert row.next_evaluation_state == "overdue" and "evaluation_overdue" in row.flags
     # Planning the follow-up takes the evaluation off the overdue list.
     new_id(plan(mia, team.eva, when="2026-06-10T10:00", follows=cid))
     with app.app_context():
-        row = next(r for r in service.overview(db.session.get(User, team.admin.id)) if r.person.id == team.eva.id)
+        row = _overview_row(team.admin.id, team.eva.id)
         assert "evaluation_overdue" not in row.flags and row.current_status == "planned"
     # Eva's home page shows her overdue agreement.
     home = eva.get("/").get_data(as_text=True)
@@ -275,7 +281,10 @@ def test_statement_count_does_not_grow_with_people_or_conversations(app, team, l
         email = boss_user.email
     boss = app.test_client()
     login(boss, email)
-    pages = ("/overview", "/overview/agreements", "/overview.csv", f"/people/{person}/record", "/")
+    pages = ("/overview", "/overview/agreements", "/overview.csv", f"/people/{person}/record", "/",
+             "/overview?sort=open&overdue=1", "/overview?sort=last&status=none", "/overview?sort=next&status=planned",
+             "/overview/agreements?overdue=1&owner=employee", "/overview.csv?sort=open&overdue=1", "/me/export.json",
+             f"/people/{manager}/record")
     small = {path: _count_statements(app, admin, path) for path in pages}
     small_boss = {path: _count_statements(app, boss, path) for path in pages}
     # The same organisation, a hundred times bigger (people in the boss's team included).

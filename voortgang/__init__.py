@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (registers the SQLite connection events)
-from . import assets, labels, security
+from . import assets, labels, security, statistics
 from .config import load_config
 from .errors import Refusal
 from .extensions import babel, compress, csrf, db, login_manager, migrate
@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
+    statistics.init_app(app)  # PRAGMA optimize now and then (SQLite's planner statistics)
     csrf.init_app(app)
     compress.init_app(app)
     babel.init_app(

@@ -108,12 +108,10 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
 # Execution option for a connection that runs a single SELECT: no BEGIN needed on SQLite.
 ONE_READ = "voortgang_one_read"
 
-# Inside `writing()` (this thread / context): transactions begun now take the write lock.
+# A session's info key: this session is in `writing()` (an inner one joins it).
+WRITING = "voortgang_writing"
+# In `writing()` (this thread / context): transactions begun now take the write lock.
 _writing: ContextVar[bool] = ContextVar("voortgang_writing", default=False)
-
-
-def is_writing() -> bool:
-    return _writing.get()
 
 
 @contextmanager
@@ -130,12 +128,13 @@ def writing():
     What the block decides must rest on what it reads inside, or on a condition in its
     UPDATE, since anything read before may have changed.
     """
-    if _writing.get():
+    session = db.session()
+    if session.info.get(WRITING):
         yield
         return
-    session = db.session()
     if session.in_transaction():
         session.commit()  # ends the read transaction
+    session.info[WRITING] = True
     token = _writing.set(True)
     try:
         yield
@@ -144,6 +143,7 @@ def writing():
         session.rollback()
         raise
     finally:
+        session.info[WRITING] = False
         _writing.reset(token)
 
 
@@ -164,7 +164,7 @@ class WriteOutsideWriting(RuntimeError):
 
 @event.listens_for(Session, "before_flush")
 def _refuse_flush_outside_writing(session, flush_context, instances) -> None:
-    if _writing.get():
+    if session.info.get(WRITING):
         return
     if session.new or session.deleted or any(session.is_modified(obj) for obj in session.dirty):
         raise WriteOutsideWriting("a change to the database outside database.writing()")
@@ -172,7 +172,7 @@ def _refuse_flush_outside_writing(session, flush_context, instances) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_statement_outside_writing(state) -> None:
-    if not _writing.get() and (state.is_insert or state.is_update or state.is_delete):
+    if not state.session.info.get(WRITING) and (state.is_insert or state.is_update or state.is_delete):
         raise WriteOutsideWriting("a change to the database outside database.writing()")
 
 

@@ -200,6 +200,8 @@ class Conversation(db.Model):
         _enum_check("status", STATUSES),
         CheckConstraint("employee_id <> manager_id", name="two_people"),
         Index("ix_conversations_employee_status", "employee_id", "status", "scheduled_at"),
+        Index("ix_conversations_follows_status", "follows_id", "status"),
+        Index("ix_conversations_manager_status", "manager_id", "status", "scheduled_at"),
     )
 
     def role_of(self, user_id: int) -> Role | None:
@@ -332,6 +334,7 @@ class Agreement(db.Model):
     __table_args__ = (
         _enum_check("owner", AGREEMENT_OWNERS),
         _enum_check("status", AGREEMENT_STATUSES),
+        Index("ix_agreements_conversation_status_due", "conversation_id", "status", "due"),
         CheckConstraint(
             "decision IS NULL OR decision IN ('closed', 'carried', 'dropped')", name="decision_valid"
         ),

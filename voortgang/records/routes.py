@@ -3,20 +3,29 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import date
 
-from flask import abort, jsonify, make_response, render_template, request
+from flask import Response, abort, jsonify, render_template, request, stream_with_context
+from flask_babel import format_number
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..conversations import access
 from ..labels import FLAG_NAMES, STATUS_NAMES
 from ..extensions import db
+from ..web import signed_in_only
+from . import agreements as agreements_service
 from . import bp, service
+from . import overview as overview_service
+from .paging import page_number
+
+bp.before_request(signed_in_only)
+
 
 @bp.context_processor
 def words() -> dict:
-    return {"today": date.today()}
+    return {"today": date.today(), "format_number": format_number}
 
 
 def may_see_overview() -> bool:
@@ -27,32 +36,37 @@ def may_see_overview() -> bool:
 
 
 FILTER_KEYS = ("team", "status", "overdue", "sort")
+AGREEMENT_FILTER_KEYS = ("team", "owner", "overdue")
 
 
-def _filter_args() -> dict:
-    """The overview's filters as given, for links that keep them (and nothing else from the query)."""
-    return {key: request.args[key] for key in FILTER_KEYS if request.args.get(key)}
+def _filter_args(keys=FILTER_KEYS) -> dict:
+    """The filters as given, for links that keep them (and nothing else from the query)."""
+    return {key: request.args[key] for key in keys if request.args.get(key)}
 
 
-def _filters() -> dict:
+def _team() -> int | None:
     team = request.args.get("team", "")
-    return {
-        "team": int(team) if team.isdigit() else None,
-        "status": request.args.get("status") or None,
-        "overdue": request.args.get("overdue") == "1",
-        "sort": request.args.get("sort", "name"),
-    }
+    return int(team) if team.isdigit() and len(team) < 10 else None
+
+
+def _teams() -> dict:
+    """The team filter's choices (administrators: every manager), the label translated once."""
+    return {"teams": overview_service.teams(current_user), "team_of": _("Team of %(name)s", name="%(name)s")}
+
+
+def _filters() -> overview_service.Filters:
+    return overview_service.Filters.of(team=_team(), status=request.args.get("status") or None,
+                               overdue=request.args.get("overdue") == "1", sort=request.args.get("sort"))
 
 
 @bp.get("/overview")
-@login_required
 def overview():
     if not may_see_overview():
         abort(404)
     filters = _filters()
-    rows = service.overview(current_user, **filters)
-    return render_template("records/overview.html", rows=rows, filters=filters, teams=service.teams(current_user),
-                           filter_args=_filter_args())
+    page = overview_service.overview_page(current_user, filters, page_number(request.args.get("page")))
+    return render_template("records/overview.html", page=page, filters=filters, filter_args=_filter_args(),
+                           **_teams())
 
 
 def _csv_cell(value) -> str:
@@ -61,42 +75,53 @@ def _csv_cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-@bp.get("/overview.csv")
-@login_required
-def overview_csv():
-    if not may_see_overview():
-        abort(404)
-    rows = service.overview(current_user, **_filters())
+def _csv_lines(rows) -> Iterator[str]:
+    """The CSV, a few hundred rows per piece: the whole organisation never sits in memory."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_("Name"), _("Email"), _("Manager"), _("Last completed conversation"),
                      _("Current status"), _("Next evaluation"), _("Open agreements"),
                      _("Overdue agreements"), _("Needs attention")])
-    for row in rows:
+    for n, row in enumerate(rows, start=1):
         writer.writerow([_csv_cell(v) for v in (
-            row.person.name, row.person.email, row.manager_name,
+            row.name, row.email, row.manager_name,
             row.last_completed.date().isoformat() if row.last_completed else "",
             STATUS_NAMES[row.current_status] if row.current_status else "",
             row.next_evaluation.isoformat() if row.next_evaluation else "",
             row.open_agreements, row.overdue_agreements,
             "; ".join(str(FLAG_NAMES[f]) for f in row.flags),
         )])
-    response = make_response(out.getvalue())
+        if n % overview_service.CSV_CHUNK == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+@bp.get("/overview.csv")
+def overview_csv():
+    """Every row of the overview with its filters and sort, streamed (one statement, read in chunks)."""
+    if not may_see_overview():
+        abort(404)
+    lines = _csv_lines(overview_service.all_rows(current_user, _filters()))
+    response = Response(stream_with_context(lines), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="voortgang-overview-{date.today().isoformat()}.csv"'
     return response
 
 
 @bp.get("/overview/agreements")
-@login_required
 def agreements():
     if not may_see_overview():
         abort(404)
-    return render_template("records/agreements.html", items=service.open_agreements(current_user))
+    filters = agreements_service.AgreementFilters.of(
+        team=_team(), owner=request.args.get("owner") or None, overdue=request.args.get("overdue") == "1")
+    page = agreements_service.agreements_page(current_user, filters, page_number(request.args.get("page")))
+    return render_template("records/agreements.html", page=page, filters=filters,
+                           filter_args=_filter_args(AGREEMENT_FILTER_KEYS), **_teams())
 
 
 @bp.get("/people/<int:person_id>/record")
-@login_required
 def record(person_id: int):
     data = service.record(current_user, person_id)
     if data is None:
@@ -105,7 +130,6 @@ def record(person_id: int):
 
 
 @bp.get("/me/export.json")
-@login_required
 def my_export():
     """Everything stored about the signed-in person (its format is part of the outside interface: keys are only ever added)."""
     data = service.personal_export(current_user)
