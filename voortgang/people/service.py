@@ -106,7 +106,7 @@ def create_user(
     locale: str | None = None,
     password: str | None = None,
 ) -> User:
-    """Add a person (not committed); raise Invalid on bad input."""
+    """Add a person in the caller's `writing()`; raise Invalid on bad input."""
     email = check_email(email)
     name = check_name(name)
     if find_by_email(email) is not None:
@@ -303,7 +303,7 @@ def mail_configured() -> bool:
 
 
 def send_password_link(user: User, link: str, invitation: bool = False) -> bool:
-    """E-mail `link` to `user` in their language (queued, then delivered); commit.
+    """E-mail `link` to `user` in their language (queued in a write of its own, then delivered).
     True when it is on its way.
 
     Without SMTP_HOST configured nothing is sent and people ask an administrator instead.
