@@ -134,3 +134,12 @@ def test_the_zone_is_named_only_when_it_is_not_the_organisations(app):
             assert moment(at) == "Tue 1 Dec 2026, 04:00 EST"
         finally:
             babel.timezone_selector = None
+
+
+def test_every_refusal_code_has_one_sentence():
+    """The areas' refusal codes share one table (labels.ERRORS): no code may name two sentences."""
+    from voortgang import labels
+
+    areas = (labels.PEOPLE_ERRORS, labels.TEMPLATE_ERRORS, labels.CONVERSATION_ERRORS)
+    codes = [code for area in areas for code in area]
+    assert len(codes) == len(set(codes)) == len(labels.ERRORS)
