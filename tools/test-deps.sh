@@ -19,7 +19,7 @@ fi
 if [ ! -d /usr/share/fonts/truetype/liberation ] && [ ! -d /usr/share/fonts/truetype/liberation2 ]; then
   missing="$missing fonts-liberation"
 fi
-if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0'; then
+if ! { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'libpangoft2-1.0.so.0'; then
   missing="$missing libpango-1.0-0 libpangoft2-1.0-0"
 fi
 command -v caddy >/dev/null 2>&1 || missing="$missing caddy"

@@ -94,7 +94,9 @@ def _count(model, conversation_column, person_ids: Sequence[int], join=None) -> 
     query = select(Conversation.employee_id, func.count()).select_from(model)
     if join is not None:
         query = query.join(*join)
-    query = query.join(Conversation, Conversation.id == conversation_column).where(
+    if model is not Conversation:
+        query = query.join(Conversation, Conversation.id == conversation_column)
+    query = query.where(
         Conversation.employee_id.in_(person_ids)).group_by(Conversation.employee_id)
     return dict(db.session.execute(query).all())
 
