@@ -190,3 +190,34 @@ def test_nobody_erases_themselves_and_only_administrators_erase(app, world, team
     assert login_as(team.mia).post(f"/admin/people/{team.eva.id}/erase", data={"confirm": "yes"}).status_code == 404
     assert login_as(team.mia).get(f"/admin/people/{team.eva.id}/erase").status_code == 404
     assert row_counts(app) == before
+
+
+def test_the_migration_dates_people_deactivated_before_it(instance_path, tmp_path):
+    """People deactivated before the deactivation date existed count from the migration."""
+    import sqlite3
+
+    from flask_migrate import upgrade
+
+    from voortgang import create_app
+
+    from .conftest import BASE_CONFIG
+
+    path = tmp_path / "old.db"
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        upgrade(revision="c15a7e0d9b42")
+        db.engine.dispose()
+    conn = sqlite3.connect(path)
+    for n, active in enumerate((1, 0)):
+        conn.execute("INSERT INTO users (email, name, is_admin, active, session_token, created_at) "
+                     "VALUES (?, ?, 0, ?, 'token', '2020-01-01 00:00:00')", (f"p{n}@example.org", f"P{n}", active))
+    conn.commit()
+    conn.close()
+    before = utcnow()
+    with app.app_context():
+        upgrade()
+        dates = {u.email: u.deactivated_at for u in db.session.scalars(select(User))}
+        db.session.remove()
+        db.engine.dispose()
+    assert dates["p0@example.org"] is None
+    assert dates["p1@example.org"] >= before.replace(microsecond=0)

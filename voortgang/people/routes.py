@@ -70,7 +70,7 @@ def index():
     query = request.args.get("q", "").strip()[:200]
     people = service.search_people(query)
     template = "people/_list.html" if is_htmx() else "people/index.html"
-    erase_after = {due.person_id: due.erase_after for due in retention.leavers()}
+    erase_after = {due.person_id: due.erase_after for due in retention.leavers(counts=False)}
     response = make_response(render_template(template, people=people, query=query, erase_after=erase_after,
                                              now=utcnow()))
     response.headers["Vary"] = "HX-Request"
@@ -206,7 +206,6 @@ def erase(user_id: int):
     try:
         erasure.erase_person(current_user, user_id)
     except Invalid as error:
-        db.session.rollback()
         return _render_erase(_person(user_id), problem=error_text(error), status=422)
     flash(_("The data of %(name)s is erased.", name=name), "success")
     return redirect(url_for("people.edit", user_id=user_id), code=303)
