@@ -63,7 +63,7 @@ def counting_statements(app):
         event.remove(engine, "before_cursor_execute", count)
 
 
-NOT_PAGES = (".json", ".csv", ".ics", "/healthz", "/updates", "/static/")
+NOT_PAGES = (".json", ".csv", ".ics", ".pdf", "/healthz", "/updates", "/static/")
 
 
 def page_paths(app, viewer_email):

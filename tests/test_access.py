@@ -22,6 +22,7 @@ every test copies; on PostgreSQL every test builds them.
 """
 from __future__ import annotations
 
+import io
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -285,6 +286,11 @@ MATRIX: dict[tuple[str, str], Route] = {
         why="Tom: his own requests come before the administrator's",
     ),
     ("people.reactivate", "POST"): Route(path=person_path(OEMP, "/reactivate"), expect=ADMIN_ONLY_WRITE),
+    ("people.confirm_erase", "GET"): Route(path=person_path(OEMP, "/erase"), expect=ADMIN_ONLY_PAGE),
+    ("people.erase", "POST"): Route(
+        path=person_path(OEMP, "/erase"), data=lambda t: {"confirm": "yes"}, expect=ADMIN_ONLY_WRITE,
+        why="Tom: his own requests come before the administrator's",
+    ),
     ("people.password_link", "POST"): Route(path=person_path(EMP, "/password-link"), expect=ADMIN_ONLY_WRITE),
     ("people.import_people", "GET"): Route(path=lambda t: "/admin/people/import", expect=ADMIN_ONLY_PAGE),
     ("people.preview_import", "POST"): Route(
@@ -358,6 +364,11 @@ MATRIX: dict[tuple[str, str], Route] = {
         expect=actors(anonymous=SIGN_IN, employee=PAGE, manager=PAGE, admin=PAGE, default=HIDDEN),
         why="Eva's record: herself, her manager, and an administrator (completed conversations only)",
     ),
+    ("records.record_pdf", "GET"): Route(
+        path=lambda t: f"/people/{t.world.people[EMP].id}/record.pdf",
+        expect=actors(anonymous=SIGN_IN, employee=PAGE, manager=PAGE, admin=PAGE, default=HIDDEN),
+        why="as the record page: the PDF holds her completed conversations only",
+    ),
     ("records.my_export", "GET"): Route(
         path=lambda t: "/me/export.json",
         expect=actors(anonymous=SIGN_IN, default=PAGE_BLIND),
@@ -369,6 +380,8 @@ MATRIX: dict[tuple[str, str], Route] = {
         path=conv_path("/phases/looking_forward"), expect=READ, completed=READ_COMPLETED),
     ("conversations.export", "GET"): Route(
         path=conv_path("/export.json"), expect=READ, completed=READ_COMPLETED),
+    ("conversations.record_pdf", "GET"): Route(
+        path=conv_path("/record.pdf"), expect=READ, completed=READ_COMPLETED),
     ("conversations.calendar", "GET"): Route(
         path=conv_path("/calendar.ics"), expect=READ, completed=READ_COMPLETED),
     ("conversations.next_evaluation_calendar", "GET"): Route(
@@ -643,7 +656,7 @@ def attempt(world, route: Route, key: tuple[str, str], ctx: Ctx, outcome: Expect
     before = (world.rows or database_rows(world.app)) if outcome.unchanged else None
     world.rows = None
     response = send(world.clients[ctx.actor], method, path, data, hx)
-    body = response.get_data(as_text=True)
+    body = response_text(response)
     where = f"{method} {path} as {ctx.actor}{' (htmx)' if hx else ''}{label}"
     problems = []
     if response.status_code not in outcome.statuses:
@@ -668,6 +681,15 @@ def attempt(world, route: Route, key: tuple[str, str], ctx: Ctx, outcome: Expect
         if leaked:
             problems.append(f"{where}: shows {leaked} of the {conversation.key} conversation")
     return problems
+
+
+def response_text(response) -> str:
+    """The body as text; a PDF's text as extracted (so its leaks are found too)."""
+    if response.mimetype == "application/pdf":
+        from pypdf import PdfReader
+
+        return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages).split())
+    return response.get_data(as_text=True)
 
 
 def run_matrix(world, key, route: Route, target: str, outcomes: dict[str, Expect]) -> list[str]:

@@ -90,5 +90,5 @@ def test_voortgang_command_lists_contract_commands(tmp_path):
     env = {**os.environ, "VOORTGANG_INSTANCE_PATH": str(tmp_path)}
     result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "voortgang"), "--help"],
                             capture_output=True, text=True, env=env, check=True)
-    for command in ("db", "user", "demo", "serve", "backup"):
+    for command in ("db", "user", "demo", "serve", "backup", "retention"):
         assert f"  {command} " in result.stdout

@@ -2,6 +2,7 @@
 # What `make test` needs beyond the Python packages:
 # - Debian's Chromium and fonts, for the browser tests (Playwright drives it; it never
 #   downloads a browser of its own);
+# - pango, which WeasyPrint renders the PDF documents with (an app dependency too);
 # - caddy, to validate the deployment guide's Caddyfile;
 # - Java and the W3C Nu HTML checker (npm package vnu-jar, into .venv/vnu), for the
 #   HTML test.
@@ -17,6 +18,9 @@ if [ -z "${VOORTGANG_TEST_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&
 fi
 if [ ! -d /usr/share/fonts/truetype/liberation ] && [ ! -d /usr/share/fonts/truetype/liberation2 ]; then
   missing="$missing fonts-liberation"
+fi
+if ! { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'libpangoft2-1.0.so.0'; then
+  missing="$missing libpango-1.0-0 libpangoft2-1.0-0"
 fi
 command -v caddy >/dev/null 2>&1 || missing="$missing caddy"
 command -v java >/dev/null 2>&1 || missing="$missing default-jre-headless"

@@ -199,6 +199,9 @@ def remind() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from .records.retention import retention_command
+
+    app.cli.add_command(retention_command)
     app.cli.add_command(remind)
     app.cli.add_command(demo)
     app.cli.add_command(user_group)

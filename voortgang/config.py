@@ -34,6 +34,7 @@ INT_KEYS = {
     "ANSWER_MAX_LENGTH",
     "SMTP_PORT",
     "SMTP_TIMEOUT",
+    "RETENTION_YEARS",
 }
 
 
@@ -92,6 +93,12 @@ DEFAULTS: dict[str, Any] = {
     "COMPRESS_MIMETYPES": ["text/html", "application/json", "text/csv", "text/calendar", "text/plain"],
     "COMPRESS_ALGORITHM": ["br", "gzip"],
     "COMPRESS_ALGORITHM_STREAMING": ["br", "gzip"],
+    # Records of people who left (were deactivated) are erased this many whole years later
+    # by `voortgang retention --apply` (records/retention.py); the Dutch data protection
+    # authority's guidance for personnel files: in general two years after employment ends.
+    "RETENTION_YEARS": 2,
+    # The organisation's name, at the top of every PDF document of a record.
+    "ORGANISATION_NAME": "",
     # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
     "ARGON2_TIME_COST": 2,
     "ARGON2_MEMORY_COST": 19 * 1024,
@@ -173,6 +180,9 @@ def check_config(config: dict[str, Any]) -> None:
         )
     if config["DEFAULT_LOCALE"] not in LOCALES:
         raise ConfigError(f"{ENV_PREFIX}DEFAULT_LOCALE must be one of {', '.join(LOCALES)}")
+    years = config.get("RETENTION_YEARS")
+    if not isinstance(years, int) or isinstance(years, bool) or not 0 <= years <= 100:
+        raise ConfigError(f"{ENV_PREFIX}RETENTION_YEARS must be a whole number from 0 to 100 (got {years!r})")
     base = config.get("BASE_URL")
     if base:
         parts = urlsplit(base)

@@ -105,6 +105,10 @@ PEOPLE_ERRORS = {
     "import_manager_unknown": _l("Unknown manager %(email)s: not in Voortgang and not in this file."),
     "import_manager_cycle": _l("Managers in a circle: %(chain)s."),
     "import_invalid": _l("The file has problems, so nothing was imported. Check the list below."),
+    "erase_self": _l("You cannot erase your own data."),
+    "erase_has_reports": _l("People still report to %(name)s. Give them another manager first."),
+    "erase_not_confirmed": _l("Tick the box to confirm that this data is erased for good."),
+    "person_erased": _l("The data of this person was erased. Add them again as a new person instead."),
 }
 
 TEMPLATE_ERRORS = {
@@ -124,6 +128,28 @@ TEMPLATE_ERRORS = {
 
 ERRORS = {**PEOPLE_ERRORS, **TEMPLATE_ERRORS, **CONVERSATION_ERRORS}
 
+# The audit trail of a conversation (conversations/changes.py: Event actions).
+AUDIT_ACTIONS = {
+    "conversation.planned": _l("planned the conversation"),
+    "answer.saved": _l("changed an answer"),
+    "talking_point.added": _l("added a talking point"),
+    "talking_point.edited": _l("changed a talking point"),
+    "talking_point.removed": _l("removed a talking point"),
+    "agreement.added": _l("added an agreement"),
+    "agreement.edited": _l("changed an agreement"),
+    "agreement.reviewed": _l("rated a carried agreement"),
+    "agreement.decided": _l("decided on a carried agreement"),
+    "next_evaluation.set": _l("set the next evaluation"),
+    "conversation.proposed_close": _l("proposed to close the conversation"),
+    "conversation.reopened": _l("reopened the conversation"),
+    "conversation.signed": _l("signed"),
+    "conversation.completed": _l("completed the record (both signed)"),
+    "signatures.withdrawn": _l("withdrew the signatures by changing the record"),
+}
+# In what capacity someone who is not a participant read a record (records/reads.py).
+READER_CAPACITIES = {"administrator": _l("administrator"), "manager": _l("manager"), "other": _l("reader")}
+READ_FORMS = {"page": _l("the page"), "json": _l("the JSON export"), "pdf": _l("the PDF")}
+
 LABELS = {
     "PHASE_TITLES": PHASE_TITLES,
     "PHASE_SUBTITLES": PHASE_SUBTITLES,
@@ -135,6 +161,9 @@ LABELS = {
     "DECISION_NAMES": DECISION_NAMES,
     "NEXT_STEPS": NEXT_STEPS,
     "FLAG_NAMES": FLAG_NAMES,
+    "AUDIT_ACTIONS": AUDIT_ACTIONS,
+    "READER_CAPACITIES": READER_CAPACITIES,
+    "READ_FORMS": READ_FORMS,
 }
 
 

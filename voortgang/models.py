@@ -58,6 +58,10 @@ class User(UserMixin, db.Model):
     # Part of the id in every session and remember cookie; rotating it ends them all.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the person was deactivated (left): the retention period counts from here.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When an administrator erased the person's data on request (only the name stays).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     manager: Mapped[User | None] = relationship(remote_side=[id], back_populates="reports")
     reports: Mapped[list[User]] = relationship(back_populates="manager")
@@ -439,4 +443,31 @@ class OutgoingMail(db.Model):
     __table_args__ = (
         CheckConstraint("state IN ('queued', 'sending', 'sent', 'failed', 'unknown')", name="state"),
         Index("ix_outbox_due", "state", "next_attempt_at"),
+    )
+
+
+class RecordRead(db.Model):
+    """Someone other than the two participants opened a completed conversation (its page,
+    JSON or PDF): the employee may see who read their record. One row per reader, form
+    and day."""
+
+    __tablename__ = "record_reads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    reader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # In what capacity they read it (administrator), as it was at the time.
+    capacity: Mapped[str] = mapped_column(String(20))
+    # page, json or pdf
+    form: Mapped[str] = mapped_column(String(10))
+    day: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reader: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "reader_id", "form", "day", name="uq_record_reads_once_a_day"),
+        CheckConstraint("form IN ('page', 'json', 'pdf')", name="form_valid"),
     )

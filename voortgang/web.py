@@ -1,7 +1,7 @@
 """Small helpers the views of every area share."""
 from __future__ import annotations
 
-from flask import abort, request
+from flask import abort, make_response, request
 from flask_login import current_user
 
 from .extensions import login_manager
@@ -47,3 +47,11 @@ def admins_only():
     if not current_user.is_admin:
         abort(404)
     return None
+
+
+def pdf_response(body: bytes, filename: str):
+    """A PDF document to download."""
+    response = make_response(body)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

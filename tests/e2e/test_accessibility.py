@@ -188,3 +188,61 @@ def test_phone_header_is_one_line_until_the_menu_opens(browser, live_server, con
     expect(nav).to_be_visible()
     expect(menu).to_be_hidden()
     context.close()
+
+
+def sign_in(page, base: str, email: str) -> None:
+    page.goto(base + "/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(base + "/")
+
+
+def test_record_reads_audit_trail_and_erasure_pages_are_accessible(browser, live_server, conversations, people):
+    """An administrator reads Eva's completed record (logged; the audit trail open) and
+    opens the erasure confirmation; Eva then sees on her record who read it, in Dutch."""
+    admin = people.add("hanna@example.org", "Hanna de Vries", is_admin=True, locale="en")
+    base = live_server.url
+    problems: list[str] = []
+    context = browser.new_context(locale="en-GB")
+    page = open_page(context)
+    sign_in(page, base, admin.email)
+    check(page, f"{base}/conversations/{conversations['completed']}", problems)
+    page.locator("details.audit-trail > summary").click()
+    expect(page.locator("details.audit-trail table")).to_be_visible()
+    scan(page, "audit trail open", problems)
+    with app_people_id(people, "eva@example.org") as eva_id:
+        for url in (f"{base}/admin/people/", f"{base}/admin/people/{eva_id}", f"{base}/admin/people/{eva_id}/erase"):
+            check(page, url, problems)
+        page.locator("main form button.danger").click()  # not ticked: the browser asks for the tick first
+        expect(page.locator("input[name=confirm]")).to_be_focused()
+        assert page.url == f"{base}/admin/people/{eva_id}/erase"
+    context.close()
+
+    context = browser.new_context(locale="nl-NL")
+    page = open_page(context)
+    sign_in(page, base, "eva@example.org")
+    page.locator("nav a").nth(2).click()  # Mijn dossier
+    expect(page.locator("#record-reads")).to_have_text("Wie dit dossier las")
+    expect(page.locator(".reads li").first).to_contain_text("Hanna de Vries (beheerder) las dit dossier op")
+    scan(page, "record (nl)", problems)
+    page.emulate_media(color_scheme="dark")
+    scan(page, "record (nl, dark)", problems)
+    context.close()
+    assert not problems, f"{len(problems)} accessibility problem(s) or console error(s):\n" + "\n".join(problems)
+
+
+class app_people_id:
+    """The id of the person with this e-mail address (a tiny context manager for readability)."""
+
+    def __init__(self, people, email: str):
+        from sqlalchemy import select
+
+        with people.app.app_context():
+            self.id = db.session.scalar(select(User.id).where(User.email == email))
+
+    def __enter__(self) -> int:
+        return self.id
+
+    def __exit__(self, *exc) -> None:
+        return None

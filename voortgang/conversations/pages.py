@@ -72,6 +72,10 @@ def render_page(conversation: Conversation, phase: str, status: int = 200, **ext
     """The phase as a full page, or as the fragment htmx swaps in place."""
     if not is_htmx():
         extra.setdefault("handed_over", handed_over(conversation))
+        if current_user.is_admin:  # administrators see who changed what, when
+            from ..records.trail import changes_of
+
+            extra.setdefault("audit_trail", changes_of(conversation))
     context = page_context(conversation, phase, **extra)
     template = "conversations/_phase.html" if is_htmx() else "conversations/show.html"
     html = render_template(template, **context)

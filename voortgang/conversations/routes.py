@@ -10,12 +10,14 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..errors import Invalid, NotFound, error_text
+from ..records import document, reads
 from ..vocabulary import PHASES, STATUSES, Status
-from ..web import parse_int, signed_in_only
+from ..web import parse_int, pdf_response, signed_in_only
 from . import access, bp, calendars, planning
 from . import export as export_json
 from .forms import PlanForm
@@ -134,10 +136,16 @@ def _contract_post_valid(form: PlanForm) -> bool:
 # --- The conversation page ----------------------------------------------------------
 
 
+# A completed record opened by someone who is not a participant is logged once it is
+# read and rendered (records/reads.py: note_read); the participants' views never are.
+
+
 @bp.get("/<int:conversation_id>")
 def show(conversation_id: int):
     conversation = access.get_visible(current_user, conversation_id)
-    return render_page(conversation, PHASES[0])
+    response = render_page(conversation, PHASES[0])
+    reads.note_read(current_user, conversation, "page")
+    return response
 
 
 @bp.get("/<int:conversation_id>/phases/<phase>")
@@ -145,7 +153,9 @@ def phase(conversation_id: int, phase: str):
     conversation = access.get_visible(current_user, conversation_id)
     if phase not in PHASES:
         abort(404)
-    return render_page(conversation, phase)
+    response = render_page(conversation, phase)
+    reads.note_read(current_user, conversation, "page")
+    return response
 
 
 @bp.get("/<int:conversation_id>/export.json")
@@ -153,8 +163,18 @@ def export(conversation_id: int):
     conversation = access.get_visible(current_user, conversation_id)
     response = jsonify(export_json.export(conversation))
     response.headers["Content-Disposition"] = f'attachment; filename="voortgang-{conversation.id}.json"'
+    reads.note_read(current_user, conversation, "json")
     return response
 
+
+@bp.get("/<int:conversation_id>/record.pdf")
+def record_pdf(conversation_id: int):
+    """The conversation as a PDF document, in the viewer's language or `?lang=`."""
+    conversation = access.get_visible(current_user, conversation_id)
+    locale = document.document_locale(request.args.get("lang"), str(get_locale().language))
+    body = document.conversation_pdf(conversation, locale)
+    reads.note_read(current_user, conversation, "pdf")
+    return pdf_response(body, f"voortgang-{conversation_id}-{locale}.pdf")
 
 # --- Calendar ---------------------------------------------------------------------------
 

@@ -10,7 +10,9 @@ from wtforms.fields.choices import SelectChoice
 from ..auth.service import AuthError, authenticate, set_password
 from ..auth.sessions import REMEMBERED, start_session
 from ..extensions import db
+from ..database import utcnow
 from ..models import User
+from ..records import erasure, retention
 from ..web import admins_only, is_htmx
 from . import bp, imports, profile_bp, service
 from .forms import ChangePasswordForm, ForgotPasswordForm, ImportForm, LanguageForm, PersonForm
@@ -68,7 +70,9 @@ def index():
     query = request.args.get("q", "").strip()[:200]
     people = service.search_people(query)
     template = "people/_list.html" if is_htmx() else "people/index.html"
-    response = make_response(render_template(template, people=people, query=query))
+    erase_after = {due.person_id: due.erase_after for due in retention.leavers(counts=False)}
+    response = make_response(render_template(template, people=people, query=query, erase_after=erase_after,
+                                             now=utcnow()))
     response.headers["Vary"] = "HX-Request"
     return response
 
@@ -158,7 +162,10 @@ def deactivate(user_id: int):
 @bp.post("/<int:user_id>/reactivate")
 def reactivate(user_id: int):
     user = _person(user_id)
-    service.reactivate_user(current_user, user)
+    try:
+        service.reactivate_user(current_user, user)
+    except Invalid as error:
+        return _render_edit(user, problem=error_text(error), status=422)
     flash(_("%(name)s can sign in again.", name=user.name), "success")
     return redirect(url_for("people.edit", user_id=user.id), code=303)
 
@@ -171,6 +178,37 @@ def password_link(user_id: int):
     except Invalid as error:
         return _render_edit(user, problem=error_text(error), status=422)
     return redirect(url_for("people.edit", user_id=user.id, _anchor="password-link"), code=303)
+
+
+# --- Erasure on request (records/erasure.py) ------------------------------------------------
+
+
+def _render_erase(user: User, problem: str | None = None, status: int = 200):
+    return render_template("people/erase.html", person=user, summary=erasure.summary(user),
+                           problem=problem), status
+
+
+@bp.get("/<int:user_id>/erase")
+def confirm_erase(user_id: int):
+    user = _person(user_id)
+    if user.erased_at is not None:
+        return redirect(url_for("people.edit", user_id=user.id), code=303)
+    return _render_erase(user)
+
+
+@bp.post("/<int:user_id>/erase")
+def erase(user_id: int):
+    """Erase after the confirmation page named what goes (a ticked box confirms it)."""
+    user = _person(user_id)
+    if request.form.get("confirm") != "yes":
+        return _render_erase(user, problem=error_text(Invalid("erase_not_confirmed")), status=422)
+    name = user.name
+    try:
+        erasure.erase_person(current_user, user_id)
+    except Invalid as error:
+        return _render_erase(_person(user_id), problem=error_text(error), status=422)
+    flash(_("The data of %(name)s is erased.", name=name), "success")
+    return redirect(url_for("people.edit", user_id=user_id), code=303)
 
 
 # --- Import -----------------------------------------------------------------------------

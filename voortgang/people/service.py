@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from ..auth.service import hash_password, make_password_token, normalise_email
 from ..config import LOCALES
-from ..database import writes, writing
+from ..database import utcnow, writes, writing
 from ..errors import Invalid
 from ..extensions import db
 from ..links import public_url
@@ -211,6 +211,8 @@ def update_user(actor: User, user: User, *, email: str, name: str, manager_id: i
     A new e-mail address ends the person's sessions and password links; a new manager
     takes over the person's open conversations (conversations/planning.py: hand_over_open_conversations).
     """
+    if user.erased_at is not None:
+        raise Invalid("person_erased", f"the data of user {user.id} was erased: add them again as a new person")
     email = check_email(email)
     name = check_name(name)
     if email != user.email:
@@ -242,6 +244,8 @@ def deactivate_user(actor: User, user: User) -> None:
         raise Invalid("deactivate_self", "you cannot deactivate yourself")
     if user.is_admin and user.active and _active_admins(excluding=user.id) == 0:
         raise Invalid("last_admin", "there must always be an active administrator")
+    if user.active:
+        user.deactivated_at = utcnow()  # the retention period counts from here
     user.active = False
     user.end_sessions()
 
@@ -249,7 +253,10 @@ def deactivate_user(actor: User, user: User) -> None:
 @writes
 def reactivate_user(actor: User, user: User) -> None:
     """Let a deactivated person sign in again (with their old password, if any)."""
+    if user.erased_at is not None:
+        raise Invalid("person_erased", f"the data of user {user.id} was erased: add them again as a new person")
     user.active = True
+    user.deactivated_at = None
 
 
 def search_people(query: str = "") -> list[User]:

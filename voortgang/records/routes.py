@@ -7,16 +7,16 @@ from collections.abc import Iterator
 from datetime import date
 
 from flask import Response, abort, jsonify, render_template, request, stream_with_context
-from flask_babel import format_number
+from flask_babel import format_number, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..conversations import access
 from ..labels import FLAG_NAMES, STATUS_NAMES
 from ..extensions import db
-from ..web import signed_in_only
+from ..web import pdf_response, signed_in_only
 from . import agreements as agreements_service
-from . import bp, service
+from . import bp, document, reads, service
 from . import overview as overview_service
 from .paging import page_number
 
@@ -121,12 +121,31 @@ def agreements():
                            filter_args=_filter_args(AGREEMENT_FILTER_KEYS), **_teams())
 
 
+def may_see_reads(person_id: int) -> bool:
+    """Who read a record: the person themselves, and administrators."""
+    return current_user.id == person_id or current_user.is_admin
+
+
 @bp.get("/people/<int:person_id>/record")
 def record(person_id: int):
     data = service.record(current_user, person_id)
     if data is None:
         abort(404)
-    return render_template("records/record.html", **data, role_of=lambda c: access.role_of(current_user, c))
+    record_reads = reads.reads_of(person_id) if may_see_reads(person_id) else None
+    return render_template("records/record.html", **data, record_reads=record_reads,
+                           role_of=lambda c: access.role_of(current_user, c))
+
+
+@bp.get("/people/<int:person_id>/record.pdf")
+def record_pdf(person_id: int):
+    """The person's record (completed conversations, agreements' history) as one PDF."""
+    locale = document.document_locale(request.args.get("lang"), str(get_locale().language))
+    made = document.record_pdf(current_user, person_id, locale)
+    if made is None:
+        abort(404)
+    body, conversations = made
+    reads.note_reads(current_user, conversations, "pdf")
+    return pdf_response(body, f"voortgang-record-{person_id}-{locale}.pdf")
 
 
 @bp.get("/me/export.json")

@@ -200,6 +200,8 @@ def personal_export(person: User) -> dict:
             subqueryload(Conversation.agreements).subqueryload(Agreement.reviews),
         )
     ).all()
+    from .reads import export_reads
+
     manager = person.manager
     return {
         "person": {"id": person.id, "name": person.name, "email": person.email, "locale": person.locale,
@@ -209,4 +211,6 @@ def personal_export(person: User) -> dict:
         "conversations": [
             export(c, answers={q.id: {a.role: a for a in q.answers} for q in c.questions}) for c in mine
         ],
+        # Who other than the two participants read the person's completed records (reads.py).
+        "record_reads": export_reads(person.id),
     }
