@@ -8,7 +8,7 @@ STAMP := $(VENV)/.stamp-install
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: install test-deps run test test-fast check bench bench-scale screenshots translations-extract translations-update translations-compile clean
+.PHONY: install run-deps test-deps run test test-fast check bench bench-scale screenshots translations-extract translations-update translations-compile clean
 
 install: $(STAMP) $(MO_FILES)
 
@@ -32,7 +32,11 @@ translations-extract: $(STAMP)
 translations-update: translations-extract
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
-run: install
+# Pango for the PDF documents (Debian packages, installed when missing and run as root).
+run-deps:
+	@tools/run-deps.sh
+
+run: install run-deps
 	$(BIN)/voortgang serve --host $(HOST) --port $(PORT)
 
 # Chromium (Debian's) and fonts for the browser tests: installed when missing.
