@@ -182,4 +182,4 @@ def _ics_response(body: bytes, filename: str):
 
 
 
-from . import routes_answers, routes_record  # noqa: E402,F401  (their views join this blueprint)
+from . import routes_answers, routes_preparation, routes_record  # noqa: E402,F401  (their views join this blueprint)
