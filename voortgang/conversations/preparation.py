@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..database import utcnow, writing
@@ -70,17 +70,19 @@ def summary(conversation: Conversation) -> Summary:
     return Summary(len(conversation.questions), prepared, ready)
 
 
-def prepared_counts(user: User, conversation_ids: list[int]) -> dict[int, int]:
-    """{conversation id: questions `user` prepared} for the home page and the list (one query)."""
+def preparation_progress(user: User, conversation_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """{conversation id: (questions `user` prepared, questions)} for the home page, the
+    conversation list and the reminder (one query)."""
     if not conversation_ids:
         return {}
+    prepared = case((func.length(func.trim(func.coalesce(Preparation.body, ""))) > 0, 1), else_=0)
     rows = db.session.execute(
-        select(ConversationQuestion.conversation_id, func.count())
-        .join(Preparation, Preparation.question_id == ConversationQuestion.id)
-        .where(ConversationQuestion.conversation_id.in_(conversation_ids), Preparation.author_id == user.id,
-               func.length(func.trim(Preparation.body)) > 0)
+        select(ConversationQuestion.conversation_id, func.sum(prepared), func.count(ConversationQuestion.id))
+        .outerjoin(Preparation, and_(Preparation.question_id == ConversationQuestion.id,
+                                     Preparation.author_id == user.id))
+        .where(ConversationQuestion.conversation_id.in_(conversation_ids))
         .group_by(ConversationQuestion.conversation_id))
-    return dict(rows.all())
+    return {cid: (int(done or 0), total) for cid, done, total in rows}
 
 
 def _question(conversation: Conversation, question_id: int) -> ConversationQuestion:

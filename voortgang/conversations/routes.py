@@ -16,7 +16,7 @@ from flask_login import current_user
 from ..errors import Invalid, NotFound, error_text
 from ..vocabulary import PHASES, STATUSES, Status
 from ..web import parse_int, signed_in_only
-from . import access, bp, calendars, planning
+from . import access, bp, calendars, planning, preparation
 from . import export as export_json
 from .forms import PlanForm
 from .pages import render_page
@@ -64,6 +64,8 @@ def index():
         groups=groups,
         next_step=lambda c: access.next_step(current_user, c),
         role_of=lambda c: access.role_of(current_user, c),
+        prepared=preparation.preparation_progress(
+            current_user, [c.id for c in conversations if c.status != Status.COMPLETED]),
     )
 
 
@@ -151,7 +153,10 @@ def phase(conversation_id: int, phase: str):
 @bp.get("/<int:conversation_id>/export.json")
 def export(conversation_id: int):
     conversation = access.get_visible(current_user, conversation_id)
-    response = jsonify(export_json.export(conversation))
+    data = export_json.export(conversation)
+    # The viewer's own private preparation, and only theirs (nobody else's, ever).
+    data["my_preparation"] = preparation.my_preparation(current_user, conversation)
+    response = jsonify(data)
     response.headers["Content-Disposition"] = f'attachment; filename="voortgang-{conversation.id}.json"'
     return response
 
