@@ -70,9 +70,11 @@ def share_preparation(conversation_id: int):
         return redirect(phase_url(conversation_id, phase, "preparation"), code=303)
     conversation = access.get_visible(current_user, conversation_id)
     context = page_context(conversation, phase)
-    return (render_template("conversations/_phase.html", **context)
-            + render_template("conversations/_status.html", oob=True, **context)
-            + render_template("conversations/_preparation_status.html", oob=True, **context))
+    # The panel in place (the focus stays near it); the phase, with any revealed answers,
+    # and the status card out of band.
+    return (render_template("conversations/_preparation_status.html", **context)
+            + render_template("conversations/_phase.html", oob=True, **context)
+            + render_template("conversations/_status.html", oob=True, **context))
 
 
 @bp.post("/<int:conversation_id>/preparation/<int:question_id>/use")

@@ -1,0 +1,54 @@
+"""Preparing privately and revealing together, in two browsers; axe on the page with the
+preparation and the guide open, in both languages."""
+import re
+
+from playwright.sync_api import expect
+
+from .helpers import sign_in
+from .test_accessibility import BLOCKING, AXE
+from .test_live import open_conversation
+
+
+def _prepare(page, qid, text):
+    field = page.locator(f"#prep-{qid}")
+    field.fill(text)
+    field.blur()
+    expect(page.locator(f"#prep-{qid}-state")).to_contain_text(re.compile(r"Saved|Opgeslagen"))
+
+
+def _axe(page, where):
+    problems = []
+    for violation in AXE.run(page).response["violations"]:
+        if violation["impact"] in BLOCKING:
+            problems.append(f"{where}: {violation['id']} {violation['help']} "
+                            f"{[n['target'] for n in violation['nodes']]}")
+    return problems
+
+
+def test_preparations_are_revealed_live_on_both_sides(browser, live_server, people, app):
+    mctx, m, ectx, e, cid = open_conversation(browser, live_server, people, app)
+    qid = int(m.locator("form.answer-form:not(.preparation-form) textarea[data-autosave]").first
+              .get_attribute("id").split("-")[1])
+    # Both pages hold the preparation and the guide open: no serious accessibility problem.
+    problems = _axe(m, "manager (en)") + _axe(e, "employee (nl)")
+    assert not problems, "\n".join(problems)
+
+    _prepare(e, qid, "Eva's private notes")
+    _prepare(m, qid, "Mia's private notes")
+    expect(m.locator(f"#answer-{qid}-employee")).not_to_contain_text("Eva's private notes")
+
+    e.get_by_role("button", name=re.compile("Deel mijn voorbereiding")).click()
+    # Mia is told Eva is ready, live, without any of the text.
+    expect(m.locator("#preparation")).to_contain_text("Eva is ready to share.", timeout=3000)
+    expect(m.locator("body")).not_to_contain_text("Eva's private notes")
+
+    m.get_by_role("button", name=re.compile("Share my preparation")).click()
+    # Both pages show both answers now, without a reload.
+    expect(m.locator(f"#answer-{qid}")).to_have_value("Mia's private notes")
+    expect(m.locator(f"#answer-{qid}-employee")).to_contain_text("Eva's private notes", timeout=3000)
+    expect(e.locator(f"#answer-{qid}-manager")).to_contain_text("Mia's private notes", timeout=3000)
+    expect(e.locator(f"#answer-{qid}")).to_have_value("Eva's private notes", timeout=3000)
+    expect(e.locator("#preparation")).to_contain_text("Jullie hebben allebei je voorbereiding gedeeld")
+    assert not m.errors and not e.errors, (m.errors, e.errors)
+    mctx.close()
+    ectx.close()
