@@ -374,10 +374,10 @@ def test_remove_question_renumbers_the_phase(app, admin):
     response = remove(admin, tid, second)
     assert response.status_code == 303 and response.headers["Location"] == f"{BASE}/{tid}#phase-looking_back"
     assert question_ids(app, tid, "looking_back") == [first, *rest]
-    assert [r[1] for r in rows(app, tid) if r[0] == "looking_back"] == [1, 2, 3, 4]
+    assert [r[1] for r in rows(app, tid) if r[0] == "looking_back"] == [1, 2, 3, 4, 5, 6]  # 7 looking back: 5 of the article, 2 of feedback
     html = fragment(remove(admin, tid, first, **HX))
     assert 'id="phase-looking_back"' in html and f'id="question-{first}"' not in html
-    assert len(rows(app, tid)) == 10
+    assert len(rows(app, tid)) == 12
 
 
 def test_move_question_up_and_down_within_its_phase(app, admin):
