@@ -36,7 +36,7 @@ from sqlalchemy import select
 
 from voortgang import create_app
 from voortgang.auth.service import make_password_token
-from voortgang.conversations import answers, planning, points, signoff
+from voortgang.conversations import answers, planning, points, preparation, signoff
 from voortgang.extensions import db
 from voortgang.models import (
     Agreement,
@@ -149,6 +149,7 @@ class Route:
     completed: dict[str, Expect] | None = None  # conversation routes: on a completed conversation
     data: Callable[[Ctx], dict] | None = None
     awaiting: bool = False  # the open conversation awaits signatures before the test
+    prepared: bool = False  # both current participants of the open conversation have prepared
     objects: bool = False  # the path names a question, talking point or agreement too
     why: str = ""  # why an entry deviates from the obvious
 
@@ -407,6 +408,26 @@ MATRIX: dict[tuple[str, str], Route] = {
         data=lambda t: {"body": f"Answer by {t.actor}", "version": 1},  # each side has saved once
         expect=WRITE, completed=WRITE_COMPLETED, objects=True,
     ),
+    ("conversations.save_preparation", "POST"): Route(
+        path=lambda t: f"/conversations/{t.conv.id}/preparation/{t.objs.question}",
+        data=lambda t: {"body": f"Preparation by {t.actor}", "version": 1},  # each side has prepared once
+        expect=WRITE, completed=WRITE_COMPLETED, objects=True, prepared=True,
+    ),
+    ("conversations.use_preparation", "POST"): Route(
+        path=lambda t: f"/conversations/{t.conv.id}/preparation/{t.objs.question}/use",
+        expect=WRITE, completed=WRITE_COMPLETED, objects=True, prepared=True,
+    ),
+    ("conversations.share_preparation", "POST"): Route(
+        path=conv_path("/preparation/share"),
+        data=lambda t: {"phase": "looking_back"},
+        expect=WRITE, completed=WRITE_COMPLETED,
+    ),
+    ("conversations.guide_part", "POST"): Route(
+        path=conv_path("/guide/looking_back"),
+        data=lambda t: {"phase": "looking_back", "hidden": "1"},
+        expect=WRITE, completed=actors(anonymous=SIGN_IN, employee=OK, manager=OK, default=HIDDEN),
+        why="closing a part of the guide is the participant's own setting, not part of the record",
+    ),
     ("conversations.add_talking_point", "POST"): Route(
         path=conv_path("/talking-points"),
         data=lambda t: {"phase": "looking_back", "text": f"Point by {t.actor}"},
@@ -482,13 +503,14 @@ def secrets_of(key: str) -> list[str]:
     """Texts that exist only in conversation `key` (no HTML-escaping needed)."""
     return [f"xq-{key}-{part}" for part in (
         "purpose", "place", "answer-employee", "answer-manager", "point-employee", "point-manager",
-        "agreement", "comment-employee", "comment-manager")]
+        "agreement", "comment-employee", "comment-manager", "prep-employee", "prep-manager")]
 
 
 def make_conversation(app, key: str, employee, manager, *, state: str, follows=None,
                       participants=(EMP, MGR)) -> SimpleNamespace:
     """Plan a conversation and fill it (answers, points, an agreement) through the domain functions."""
-    texts = dict(zip(("purpose", "place", "ae", "am", "pe", "pm", "agreement", "ce", "cm"), secrets_of(key)))
+    texts = dict(zip(("purpose", "place", "ae", "am", "pe", "pm", "agreement", "ce", "cm", "prep_e", "prep_m"),
+                     secrets_of(key)))
     # A request context: the domain functions build links (e.g. for e-mail) as in a request.
     with app.test_request_context():
         eva, mia = db.session.get(User, employee.id), db.session.get(User, manager.id)
@@ -501,6 +523,8 @@ def make_conversation(app, key: str, employee, manager, *, state: str, follows=N
         carried = next((a.id for a in conversation.agreements if a.carried_from_id), None)
         answers.save_answer(eva, cid, question, texts["ae"], 0)
         answers.save_answer(mia, cid, question, texts["am"], 0)
+        preparation.save_preparation(eva, cid, question, texts["prep_e"], 0)
+        preparation.save_preparation(mia, cid, question, texts["prep_m"], 0)
         point_ids = {"employee": points.add_talking_point(eva, cid, "looking_back", texts["pe"]).id,
                      "manager": points.add_talking_point(mia, cid, "looking_back", texts["pm"]).id}
         agreement = points.add_agreement(mia, cid, text=texts["agreement"], owner="employee",
@@ -613,6 +637,13 @@ def prepare(world, route: Route) -> SimpleNamespace:
         with world.app.test_request_context():
             signoff.propose_close(db.session.get(User, world.people[EMP].id), world.open.id)
         world.open.state = "awaiting_signatures"
+    if route.prepared:  # a manager who took the conversation over has not prepared yet
+        with world.app.test_request_context():
+            conversation = db.session.get(Conversation, world.open.id)
+            for person_id in (conversation.employee_id, conversation.manager_id):
+                person = db.session.get(User, person_id)
+                if not preparation.own_preparations(person, conversation):
+                    preparation.save_preparation(person, world.open.id, world.open.question, "prepared", 0)
     return world
 
 

@@ -35,7 +35,7 @@ def test_manager_plans_and_questions_are_snapshotted(app, team, login_as):
         assert (conversation.employee_id, conversation.manager_id, conversation.status) == (team.eva.id, team.mia.id, "planned")
         assert conversation.scheduled_at == datetime.fromisoformat("2026-12-01T09:00:00+00:00")  # Amsterdam → UTC
         texts = [q.text_nl for q in conversation.questions]
-        assert len(texts) == 12 and len(set(texts)) == 12
+        assert len(texts) == 14 and len(set(texts)) == 14  # 12 of the article, 2 of feedback both ways
         assert texts.count("Hoe heeft de werknemer bijgedragen aan het succes van de organisatie?") == 1
         assert [q.phase for q in conversation.questions][:5] == ["looking_back"] * 5
         # Later template changes never alter the conversation.
@@ -105,7 +105,7 @@ def test_both_answers_are_stored_and_shown_side_by_side(app, team, login_as, con
     assert "Zijn de persoonlijke en functiegerichte doelstellingen behaald?" in dutch
     assert "Eva · medewerker" in dutch and "Mia · leidinggevende" in dutch
     # Per phase, each side's count of answered questions.
-    assert "Eva: 1 of 5 answered" in page and "Mia: 1 of 5 answered" in page
+    assert "Eva: 1 of 7 answered" in page and "Mia: 1 of 7 answered" in page
     # Each answer is kept per role.
     with app.app_context():
         answers = {a.role: a.body for a in db.session.scalars(select(Answer).where(Answer.question_id == qid))}

@@ -208,7 +208,7 @@ def test_list_shows_templates_counts_and_the_default(admin):
     page = admin.get(f"{BASE}/").get_data(as_text=True)
     assert "Question templates" in page and "Voortgangsgesprek" in page
     row = re.search(r'<tr id="template-1" class="is-default">(.*?)</tr>', page, re.DOTALL).group(1)
-    assert "<td>12</td>" in row and "Default" in row and "Make default" not in row
+    assert "<td>14</td>" in row and "Default" in row and "Make default" not in row
     # The new-template form offers every template to copy from.
     assert '<option selected value="">Start empty</option>' in page and '<option value="1">Voortgangsgesprek</option>' in page
 
@@ -229,7 +229,7 @@ def test_create_an_empty_template(app, admin):
 def test_create_as_a_copy_which_is_independent(app, admin):
     original = rows(app, DEFAULT_ID)
     tid = new_template(admin, "Copy", copy_from=DEFAULT_ID)
-    assert rows(app, tid) == original and len(original) == 12
+    assert rows(app, tid) == original and len(original) == 14
     first = question_ids(app, tid, "looking_back")[0]
     assert update(admin, tid, first, "Nieuw", "New").status_code == 303
     assert remove(admin, tid, question_ids(app, tid, "agreements")[0]).status_code == 303
@@ -374,10 +374,10 @@ def test_remove_question_renumbers_the_phase(app, admin):
     response = remove(admin, tid, second)
     assert response.status_code == 303 and response.headers["Location"] == f"{BASE}/{tid}#phase-looking_back"
     assert question_ids(app, tid, "looking_back") == [first, *rest]
-    assert [r[1] for r in rows(app, tid) if r[0] == "looking_back"] == [1, 2, 3, 4]
+    assert [r[1] for r in rows(app, tid) if r[0] == "looking_back"] == [1, 2, 3, 4, 5, 6]  # 7 looking back: 5 of the article, 2 of feedback
     html = fragment(remove(admin, tid, first, **HX))
     assert 'id="phase-looking_back"' in html and f'id="question-{first}"' not in html
-    assert len(rows(app, tid)) == 10
+    assert len(rows(app, tid)) == 12
 
 
 def test_move_question_up_and_down_within_its_phase(app, admin):
@@ -482,7 +482,7 @@ def test_deleting_the_template_a_conversation_came_from_changes_nothing_there(ap
     snapshot = conversation_rows(app, cid)
     make_default(admin, DEFAULT_ID)
     assert admin.post(f"{BASE}/{tid}/delete").status_code == 303
-    assert conversation_rows(app, cid) == snapshot and len(snapshot) == 12
+    assert conversation_rows(app, cid) == snapshot and len(snapshot) == 14
 
 
 # --- Conversations keep their own copy ------------------------------------------------------------
@@ -526,7 +526,7 @@ def test_a_new_conversation_gets_the_new_default_in_order(app, admin, team, logi
     page = mia.get(f"/conversations/{cid}").get_data(as_text=True)
     assert page.index("looking_back EN 3") < page.index("looking_back EN 1") < page.index("looking_back EN 2")
     # The conversation planned earlier kept the old questions.
-    assert len(conversation_rows(app, earlier)) == 12
+    assert len(conversation_rows(app, earlier)) == 14
     with app.app_context():
         assert db.session.get(Conversation, earlier).questions[0].text_en.startswith("Have the personal")
 
@@ -558,7 +558,7 @@ def test_service_rules(app, team):
         assert service.add_question(empty.id, "looking_back", "Vraag\x00", "Question").text_nl == "Vraag"
         service.set_default_template(empty.id)
         assert [t.id for t, _count in service.list_templates() if t.is_default] == [empty.id]
-        assert {t.id: count for t, count in service.list_templates()} == {DEFAULT_ID: 12, empty.id: 1}
+        assert {t.id: count for t, count in service.list_templates()} == {DEFAULT_ID: 14, empty.id: 1}
 
 
 def test_forms_carry_a_working_csrf_token(app, admin):

@@ -221,3 +221,31 @@ def test_the_migration_dates_people_deactivated_before_it(instance_path, tmp_pat
         db.engine.dispose()
     assert dates["p0@example.org"] is None
     assert dates["p1@example.org"] >= before.replace(microsecond=0)
+
+
+def test_erasure_and_retention_take_private_preparation_along(app, world, team, login_as, runner):
+    """Erasing a person deletes their private preparation everywhere (here: Mia's, as the
+    manager of Eva's open follow-up, which stays); retention takes the preparation of the
+    conversations it erases."""
+    from voortgang.models import Preparation
+
+    from .test_preparation import prepare
+
+    follow_up = world["eva"][1]
+    qid = question_ids(app, follow_up)[0]
+    assert prepare(login_as(team.mia), follow_up, qid, "Mia's private notes").status_code == 200
+    assert prepare(login_as(team.eva), follow_up, qid, "Eva's private notes").status_code == 200
+    for person in (team.eva, world["ed"]):
+        with app.app_context(), writing():
+            db.session.get(User, person.id).manager_id = team.max.id
+    admin = login_as(team.admin)
+    assert admin.post(f"/admin/people/{team.mia.id}/erase", data={"confirm": "yes"}).status_code == 303
+    with app.app_context():
+        authors = sorted(db.session.scalars(select(Preparation.author_id)))
+    assert authors == [team.eva.id]
+    assert conversations_of(app, team.eva.id) == world["eva"]
+    left(app, team.eva, years_ago=3)
+    assert runner.invoke(args=["retention", "--apply"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Preparation)) == 0
+    assert conversations_of(app, team.eva.id) == []

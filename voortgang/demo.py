@@ -132,6 +132,21 @@ MIA_TO_TOM = [
     "Faster access rights; I will take that up with IT.",
 ]
 
+# The default questions of feedback both ways (a new installation's migration adds them).
+FEEDBACK_QUESTIONS = (
+    "What could the manager do differently to support the employee better?",
+    "What could the organisation do better, for the employee and for the work?",
+)
+EVA_FEEDBACK = (
+    "Minder losse verzoeken tussendoor, en vaker vooraf vragen hoe vol mijn week al is.",
+    "Een vast budget voor opleidingen, zodat ik niet elke keer apart hoef te vragen.",
+)
+MIA_FEEDBACK = (
+    "Protect Eva's focus time: I will bundle my requests into our weekly check-in.",
+    "A training budget per person per year, known in January.",
+)
+
+
 class NotEmpty(RuntimeError):
     """The database already holds people; the demo only fills an empty one."""
 
@@ -145,11 +160,14 @@ def _at(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour)).replace(tzinfo=zone)
 
 
-def _answer(person: User, conversation_id: int, texts: list[str]) -> None:
-    """Answer the first questions of the conversation, in order, with `texts`."""
+def _answer(person: User, conversation_id: int, texts: list[str], feedback: tuple[str, ...] = ()) -> None:
+    """Answer the article's first questions of the conversation, in order, with `texts`,
+    and the feedback questions (to the manager, to the organisation) with `feedback`."""
     conversation = access.get_visible(person, conversation_id)
     questions: list[ConversationQuestion] = sorted(conversation.questions, key=lambda q: (q.phase_order, q.position))
-    for question, text in zip(questions, texts):
+    article = [q for q in questions if q.text_en not in FEEDBACK_QUESTIONS]
+    asked = [q for q in questions if q.text_en in FEEDBACK_QUESTIONS]
+    for question, text in [*zip(article, texts), *zip(asked, feedback)]:
         answers.save_answer(person, conversation_id, question.id, text, 0)
 
 
@@ -174,8 +192,8 @@ def fill_demo() -> list[tuple[str, str, str, str]]:
     done = planning.plan_conversation(p["mia"], employee_id=p["eva"].id, manager_id=p["mia"].id,
                                            scheduled_at=_at(today - timedelta(days=200)), place="Kamer 2",
                                            purpose="Ons jaarlijkse voortgangsgesprek.")
-    _answer(p["eva"], done.id, EVA)
-    _answer(p["mia"], done.id, MIA_TO_EVA)
+    _answer(p["eva"], done.id, EVA, EVA_FEEDBACK)
+    _answer(p["mia"], done.id, MIA_TO_EVA, MIA_FEEDBACK)
     points.add_talking_point(p["eva"], done.id, "looking_back", "Werkdruk in het derde kwartaal")
     points.add_talking_point(p["mia"], done.id, "looking_forward", "A mentor for Eva's first presentations?")
     points.add_agreement(p["eva"], done.id, text="Cursus presenteren volgen", owner="employee",

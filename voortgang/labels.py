@@ -42,6 +42,7 @@ NEXT_STEPS = {
 }
 CONVERSATION_ERRORS = {
     "text_missing": _l("Write something first."),
+    "preparation_empty": _l("There is no preparation for this question to use yet."),
     "too_long": _l("Not saved: the text has %(length)s characters; the limit is %(limit)s. Shorten it and save again."),
     "phase_unknown": _l("Unknown phase."),
     "owner_unknown": _l("Choose who carries out the agreement."),

@@ -299,6 +299,7 @@ def _remind(kind: str, object_id: int, user: User, template: str, subject_fn, **
 
 def due_reminders(today: date) -> int:
     """Queue the reminders that are due and not sent before; return how many."""
+    from .conversations.preparation import preparation_progress
     from .models import Agreement
     from .records.service import current_open_agreements
 
@@ -310,9 +311,10 @@ def due_reminders(today: date) -> int:
             continue
         for person in (conversation.employee, conversation.manager):
             other = conversation.manager if person.id == conversation.employee_id else conversation.employee
+            prepared = preparation_progress(person, [conversation.id]).get(conversation.id, (0, 0))
             sent += _remind("conversation_tomorrow", conversation.id, person, "reminder_tomorrow",
                             lambda other=other: _("Tomorrow: your progress conversation with %(name)s", name=other.name),
-                            conversation=conversation, other=other,
+                            conversation=conversation, other=other, prepared=prepared,
                             link=public_url("conversations.show", conversation_id=conversation.id))
 
     soon = today + timedelta(days=14)

@@ -369,6 +369,51 @@ class AgreementReview(db.Model):
     )
 
 
+# --- Preparation before the meeting -------------------------------------------
+
+
+class Preparation(db.Model):
+    """A participant's private preparation for one question: only its author ever sees it
+    (until they reveal it together, when it becomes their answer where they had none).
+    Kept per author, not per role: a new manager never inherits the former one's notes."""
+
+    __tablename__ = "preparations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("conversation_questions.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("question_id", "author_id", name="uq_preparations_question_author"),)
+
+
+class PreparationShare(db.Model):
+    """A participant said "ready to share" their preparation; with both, it was revealed."""
+
+    __tablename__ = "preparation_shares"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    ready_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GuideDismissal(db.Model):
+    """A part of the conversation guide a person closed: it stays closed for them."""
+
+    __tablename__ = "guide_dismissals"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    part: Mapped[str] = mapped_column(String(30), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- The live view, the audit trail and e-mail ---------------------------------
+
+
 class AuditEvent(db.Model):
     """Who did what, when (append-only; never the answer text itself)."""
 

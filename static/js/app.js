@@ -79,7 +79,10 @@
     var xhr = event.detail.xhr;
     var status = xhr ? xhr.status : 0;
     if (status === 200) {
-      if (field.value === field.dataset.sending) delete field.dataset.dirty;
+      if (field.value === field.dataset.sending) {
+        delete field.dataset.dirty;
+        field.defaultValue = field.value;  // saved: no longer work a live swap must keep
+      }
       delete field.dataset.failed;
     } else if (status === 409 || status === 422) {
       // The server's reply shows the problem; the text stays in the field.
@@ -167,7 +170,9 @@
         }
       }
     }
-    return !!target.querySelector("details[open] form");
+    // An open editor (a talking point's): unsaved by nature. A preparation's disclosure
+    // holds an autosaved field, judged above like any other.
+    return !!target.querySelector("details[open]:not(.preparation) form");
   }
 
   function currentPhase() {

@@ -44,4 +44,4 @@ def plan_in_browser(page, base, employee_name=None, place="", purpose=""):
 
 def first_question_id(page):
     """The id of the first question the page shows an own answer field for."""
-    return int(page.locator("textarea[data-autosave]").first.get_attribute("id").split("-")[1])
+    return int(page.locator("form.answer-form:not(.preparation-form) textarea[data-autosave]").first.get_attribute("id").split("-")[1])

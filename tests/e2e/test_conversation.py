@@ -25,8 +25,8 @@ def test_manager_and_employee_fill_in_all_phases_and_sign(browser, live_server, 
     # Each sees the questions in their own language.
     expect(m.get_by_role("heading", name="Have the personal and job-related goals been achieved?")).to_be_visible()
     expect(e.get_by_role("heading", name="Zijn de persoonlijke en functiegerichte doelstellingen behaald?")).to_be_visible()
-    expect(m.locator(".question .who", has_text="Eva · employee")).to_have_count(5)
-    expect(e.locator(".question .who", has_text="Mia · leidinggevende")).to_have_count(5)
+    expect(m.locator(".question .who", has_text="Eva · employee")).to_have_count(7)
+    expect(e.locator(".question .who", has_text="Mia · leidinggevende")).to_have_count(7)
 
     with app.app_context():
         questions = db.session.get(Conversation, cid).questions
@@ -88,7 +88,7 @@ def test_manager_and_employee_fill_in_all_phases_and_sign(browser, live_server, 
         conversation = db.session.get(Conversation, cid)
         assert conversation.status == "completed"
         bodies = {(a.question_id, a.role): a.body for a in db.session.scalars(select(Answer))}
-    assert len(bodies) == 24
+    assert len(bodies) == 28
     assert bodies[(by_phase["agreements"][0], "employee")] == f"Antwoord medewerker {by_phase['agreements'][0]}"
     assert m.errors == [] and e.errors == []
     mia_ctx.close()

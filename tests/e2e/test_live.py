@@ -18,7 +18,7 @@ def open_conversation(browser, live_server, people, app):
 
 def test_answers_points_agreements_status_and_presence_propagate(browser, live_server, people, app):
     mctx, m, ectx, e, cid = open_conversation(browser, live_server, people, app)
-    qids = [int(x.split("-")[1]) for x in m.locator("textarea[data-autosave]").evaluate_all("els => els.map(e => e.id)")]
+    qids = [int(x.split("-")[1]) for x in m.locator("form.answer-form:not(.preparation-form) textarea[data-autosave]").evaluate_all("els => els.map(e => e.id)")]
     q1, q2 = qids[0], qids[1]
 
     # Presence: each sees the other on the page, in phase 1.

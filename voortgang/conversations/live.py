@@ -81,6 +81,8 @@ class Pieces:
     agreements: bool  # the agreements (and in looking back, the carried ones)
     next_evaluation: bool
     stepper: bool  # the phases with their counts and who is where
+    preparation: bool  # who is ready to share (never a preparation's text)
+    revealed: bool  # the preparations became answers: the whole phase, own answers included
     answers_only: bool  # answer texts only: built from plain rows, without the page context
 
     def carries_answer(self, question_id: int) -> bool:
@@ -112,6 +114,8 @@ def pieces(poll: Poll, state: PollState, changes: Changes | None, progress_key: 
         agreements=changed_any("agreement"),
         next_evaluation=changed_any("next_evaluation"),
         stepper=stepper,
+        preparation=changed_any("preparation.ready", "preparation.revealed"),
+        revealed=changed_any("preparation.revealed"),
         answers_only=may_be_answers_only(poll, state, changes) and not stepper,
     )
 

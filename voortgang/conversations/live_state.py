@@ -159,7 +159,7 @@ def changes_by_other(conversation: Conversation, since: int, viewer: User) -> Ch
         _changes_statement(), {"conversation_id": conversation.id, "since": since, "viewer_id": viewer.id})
     changes = Changes([], set())
     for action, question_id, name in rows:
-        kind = action if action.startswith("conversation.") else action.split(".")[0]
+        kind = action if action.startswith(("conversation.", "preparation.")) else action.split(".")[0]
         if kind not in changes.kinds:
             changes.kinds.append(kind)
         if kind == "answer" and question_id is not None:

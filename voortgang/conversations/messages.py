@@ -14,6 +14,8 @@ CHANGE_KINDS = {
     "conversation.reopened": _l("reopened the conversation"),
     "conversation.signed": _l("signed the record"),
     "conversation.completed": _l("completed the conversation"),
+    "preparation.ready": _l("is ready to share the preparation"),
+    "preparation.revealed": _l("shared the preparation: both preparations are now answers where there were none"),
 }
 
 

@@ -15,9 +15,10 @@ from ..extensions import db
 from ..models import Conversation
 from ..vocabulary import PHASES, Role, Status
 from ..web import is_htmx
-from . import access, live_state
+from . import access, guide, live_state
 from .answers import answer_limit, answers_by_question
 from .answers import progress as answers_progress
+from .extras import PageExtras
 from .planning import handed_over
 
 
@@ -64,6 +65,8 @@ def page_context(conversation: Conversation, phase: str, **extra) -> dict:
         "locale": str(get_locale().language),
         "answer_limit": answer_limit(),
         "form_state": extra.pop("form_state", {}),
+        "extras": PageExtras(current_user, conversation, role, answers),
+        "guide": guide,
         **extra,
     }
 

@@ -18,7 +18,7 @@ from ..errors import Invalid, NotFound, error_text
 from ..records import document, reads
 from ..vocabulary import PHASES, STATUSES, Status
 from ..web import parse_int, pdf_response, signed_in_only
-from . import access, bp, calendars, planning
+from . import access, bp, calendars, planning, preparation
 from . import export as export_json
 from .forms import PlanForm
 from .pages import render_page
@@ -66,6 +66,8 @@ def index():
         groups=groups,
         next_step=lambda c: access.next_step(current_user, c),
         role_of=lambda c: access.role_of(current_user, c),
+        prepared=preparation.preparation_progress(
+            current_user, [c.id for c in conversations if c.status != Status.COMPLETED]),
     )
 
 
@@ -161,7 +163,10 @@ def phase(conversation_id: int, phase: str):
 @bp.get("/<int:conversation_id>/export.json")
 def export(conversation_id: int):
     conversation = access.get_visible(current_user, conversation_id)
-    response = jsonify(export_json.export(conversation))
+    data = export_json.export(conversation)
+    # The viewer's own private preparation, and only theirs (nobody else's, ever).
+    data["my_preparation"] = preparation.my_preparation(current_user, conversation)
+    response = jsonify(data)
     response.headers["Content-Disposition"] = f'attachment; filename="voortgang-{conversation.id}.json"'
     reads.note_read(current_user, conversation, "json")
     return response
@@ -202,4 +207,4 @@ def _ics_response(body: bytes, filename: str):
 
 
 
-from . import routes_answers, routes_record  # noqa: E402,F401  (their views join this blueprint)
+from . import routes_answers, routes_preparation, routes_record  # noqa: E402,F401  (their views join this blueprint)

@@ -18,7 +18,18 @@ from ..auth.service import normalise_email
 from ..database import utcnow, writes
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from ..models import AuditEvent, Conversation, LoginFailure, OutgoingMail, Presence, SentReminder, User
+from ..models import (
+    AuditEvent,
+    Conversation,
+    GuideDismissal,
+    LoginFailure,
+    OutgoingMail,
+    Preparation,
+    PreparationShare,
+    Presence,
+    SentReminder,
+    User,
+)
 from . import retention
 
 ERASED_DOMAIN = "erased.invalid"  # RFC 2606: never a real address
@@ -67,10 +78,13 @@ def erase_person(actor: User, person_id: int) -> int:
         raise Invalid("erase_has_reports", f"people still report to {person.email}: give them another manager first",
                       name=person.name)
     erased = retention.erase_conversations(retention.conversations_as_employee(person.id))
-    # Private preparation (issue 14) is deleted here too, by its author, in every
-    # conversation: retention.erase_conversations covers the conversations that go.
     old_email = person.email
     plain = {"synchronize_session": False}
+    # Their private preparation in every other conversation (as manager, or handed over),
+    # and what they said about readiness and the guide: erase_conversations took the rest.
+    for model, column in ((Preparation, Preparation.author_id), (PreparationShare, PreparationShare.user_id),
+                          (GuideDismissal, GuideDismissal.user_id)):
+        db.session.execute(delete(model).where(column == person.id), execution_options=plain)
     db.session.execute(delete(LoginFailure).where(LoginFailure.email.in_(
         (normalise_email(old_email), "reset:" + normalise_email(old_email)))), execution_options=plain)
     for model in (OutgoingMail, SentReminder, Presence):

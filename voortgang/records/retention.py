@@ -30,6 +30,8 @@ from ..models import (
     AuditEvent,
     Conversation,
     ConversationQuestion,
+    Preparation,
+    PreparationShare,
     Presence,
     RecordRead,
     SentReminder,
@@ -157,6 +159,7 @@ def erase_conversations(ids: Sequence[int]) -> int:
         agreements = select(Agreement.id).where(Agreement.conversation_id.in_(chunk))
         plain = {"synchronize_session": False}
         session.execute(delete(Answer).where(Answer.question_id.in_(questions)), execution_options=plain)
+        session.execute(delete(Preparation).where(Preparation.question_id.in_(questions)), execution_options=plain)
         session.execute(delete(AgreementReview).where(AgreementReview.agreement_id.in_(agreements)),
                         execution_options=plain)
         session.execute(update(Agreement).where(Agreement.carried_from_id.in_(agreements),
@@ -169,7 +172,8 @@ def erase_conversations(ids: Sequence[int]) -> int:
         # Agreements carried within the chunk point at each other: unlink before deleting.
         session.execute(update(Agreement).where(Agreement.conversation_id.in_(chunk))
                         .values(carried_from_id=None), execution_options=plain)
-        for model in (Agreement, TalkingPoint, ConversationQuestion, Presence, RecordRead, AuditEvent):
+        for model in (Agreement, TalkingPoint, ConversationQuestion, Presence, PreparationShare, RecordRead,
+                      AuditEvent):
             session.execute(delete(model).where(model.conversation_id.in_(chunk)), execution_options=plain)
         session.execute(update(Conversation).where(Conversation.follows_id.in_(chunk))
                         .values(follows_id=None), execution_options=plain)

@@ -11,7 +11,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased, joinedload, subqueryload
 
 from ..extensions import db
-from ..models import Agreement, Conversation, ConversationQuestion, User
+from ..models import Agreement, Conversation, ConversationQuestion, Preparation, User
 from ..vocabulary import OPEN_STATUSES, AgreementStatus, Owner, Status
 
 DUE_SOON = timedelta(days=30)
@@ -150,7 +150,10 @@ def record(viewer: User, person_id: int) -> dict | None:
 
 
 def needs_attention(user: User) -> dict:
-    """For the home page: conversations to prepare or sign, and overdue agreements (two queries)."""
+    """For the home page: conversations to prepare (with how far the person got) or sign,
+    and overdue agreements (three queries)."""
+    from ..conversations.preparation import preparation_progress
+
     mine = list(db.session.scalars(
         select(Conversation)
         .where(or_(Conversation.employee_id == user.id, Conversation.manager_id == user.id),
@@ -174,6 +177,8 @@ def needs_attention(user: User) -> dict:
     return {
         "sign": [c for c in mine if c.status == Status.AWAITING_SIGNATURES and not signed(c)],
         "prepare": [c for c in mine if c.status == Status.PLANNED],
+        # (prepared, questions) per conversation to prepare
+        "prepared": preparation_progress(user, [c.id for c in mine if c.status == Status.PLANNED]),
         "continue": [c for c in mine if c.status == Status.IN_PROGRESS],
         "overdue": [(a, c) for a, c in overdue],
     }
@@ -203,14 +208,30 @@ def personal_export(person: User) -> dict:
     from .reads import export_reads
 
     manager = person.manager
+    prepared = _preparation_by_conversation(person)
     return {
         "person": {"id": person.id, "name": person.name, "email": person.email, "locale": person.locale,
                    "is_admin": person.is_admin, "active": person.active,
                    "manager": {"id": manager.id, "name": manager.name, "email": manager.email} if manager else None,
                    "created_at": person.created_at.isoformat()},
         "conversations": [
-            export(c, answers={q.id: {a.role: a for a in q.answers} for q in c.questions}) for c in mine
+            {**export(c, answers={q.id: {a.role: a for a in q.answers} for q in c.questions}),
+             "my_preparation": prepared.pop(c.id, {})}
+            for c in mine
         ],
         # Who other than the two participants read the person's completed records (reads.py).
         "record_reads": export_reads(person.id),
+        # Their preparation in conversations they no longer take part in (handed over).
+        "my_other_preparation": {str(cid): texts for cid, texts in prepared.items()},
     }
+
+
+def _preparation_by_conversation(person: User) -> dict[int, dict[str, str]]:
+    """{conversation id: {question id: text}} of everything `person` prepared (one query)."""
+    result: dict[int, dict[str, str]] = {}
+    for conversation_id, question_id, body in db.session.execute(
+            select(ConversationQuestion.conversation_id, Preparation.question_id, Preparation.body)
+            .join(ConversationQuestion, ConversationQuestion.id == Preparation.question_id)
+            .where(Preparation.author_id == person.id, Preparation.body != "")):
+        result.setdefault(conversation_id, {})[str(question_id)] = body
+    return result
