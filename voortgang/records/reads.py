@@ -59,7 +59,8 @@ def note_reads(reader: User, conversations: Iterable[Conversation], form: str) -
     """Log that `reader` opened these conversations in `form` (page, json, pdf), for each
     one that is completed and in which the reader does not take part. Returns how many
     were logged (a second read the same day adds no row)."""
-    assert form in FORMS
+    if form not in FORMS:
+        raise ValueError(f"unknown form of reading: {form!r}")
     now = utcnow()
     rows = [{"conversation_id": c.id, "reader_id": reader.id, "capacity": _capacity(reader, c),
              "form": form, "day": _local_day(now), "at": now}
