@@ -182,6 +182,8 @@ def test_an_administrator_s_reads_are_logged_and_shown_to_the_employee(app, done
                                          (team.admin.id, "pdf", "administrator")])
     page = eva.get(f"/people/{team.eva.id}/record").get_data(as_text=True)
     assert "Wie dit dossier las" in page and "Hanna (beheerder) las dit dossier op" in page
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<section" not in title and page.count('id="record-reads"') == 1  # once, in the page's body
     exported = eva.get("/me/export.json").get_json()["record_reads"]
     assert {(r["reader"]["name"], r["as"], r["form"], r["conversation"]) for r in exported} == {
         ("Hanna", "administrator", form, cid) for form in ("page", "json", "pdf")}
