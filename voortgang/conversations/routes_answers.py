@@ -45,22 +45,28 @@ def presence(conversation_id: int):
 # --- Autosave -------------------------------------------------------------------------
 
 
+def autosave(conversation_id: int, save):
+    """Run a versioned autosave (an answer, or a private preparation) of the posted body
+    and version: `save(body, version)`. Returns (what it saved or None, the problem for
+    the field or None, the status); 404 / 403 are raised as for every write."""
+    version = parse_int(request.form.get("version"))
+    if version is None or version < 0:
+        access.get_writable(current_user, conversation_id)  # 404 / 403 come first
+        return None, {"kind": "error", "message": ERRORS["invalid"]}, 422
+    try:
+        return save(request.form.get("body", ""), version), None, 200
+    except StaleVersion as stale:
+        return None, {"kind": "conflict", "stale": stale}, 409
+    except Invalid as refusal:
+        return None, {"kind": "error", "message": error_text(refusal)}, 422
+
+
 @bp.post("/<int:conversation_id>/answers/<int:question_id>")
 def save_answer(conversation_id: int, question_id: int):
     body = request.form.get("body", "")
-    version = parse_int(request.form.get("version"))
     locale = str(get_locale().language)  # before the save, which expires what was loaded
-    problem, status, saved = None, 200, None
-    if version is None or version < 0:
-        access.get_writable(current_user, conversation_id)  # 404 / 403 come first
-        problem, status = {"kind": "error", "message": ERRORS["invalid"]}, 422
-    else:
-        try:
-            saved = answers.save_answer(current_user, conversation_id, question_id, body, version)
-        except StaleVersion as stale:
-            problem, status = {"kind": "conflict", "stale": stale}, 409
-        except Invalid as refusal:
-            problem, status = {"kind": "error", "message": error_text(refusal)}, 422
+    saved, problem, status = autosave(conversation_id, lambda text, version: answers.save_answer(
+        current_user, conversation_id, question_id, text, version))
     if saved and is_htmx() and not saved.record_changed:
         # The usual autosave: nothing but this answer changed, so nothing more to load.
         return saved_answer_parts(question_id, saved.answer), status
@@ -91,13 +97,14 @@ def save_answer(conversation_id: int, question_id: int):
     return html, status
 
 
-def saved_answer_parts(question_id: int, answer: AnswerState) -> str:
-    """The autosave reply: the answer's version and save state, and its cleared problem,
+def saved_answer_parts(question_id: int, answer: AnswerState, prefix: str = "answer") -> str:
+    """The autosave reply: the field's version and save state, and its cleared problem,
     all out of band (the field itself is never replaced while its owner types). The
-    macros of the answer form, called directly: the most frequent reply of all."""
+    macros of the answer form, called directly: the most frequent reply of all.
+    `prefix`: "answer", or "prep" for a private preparation's field."""
     parts = "conversations/_answer_state.html"
-    return str(get_template_attribute(parts, "version_input")(question_id, answer, None, True)
-               + get_template_attribute(parts, "save_state")(question_id, answer, None, True)
-               + get_template_attribute(parts, "problem_slot")(question_id, None, True))
+    return str(get_template_attribute(parts, "version_input")(question_id, answer, None, True, prefix)
+               + get_template_attribute(parts, "save_state")(question_id, answer, None, True, prefix)
+               + get_template_attribute(parts, "problem_slot")(question_id, None, True, prefix))
 
 

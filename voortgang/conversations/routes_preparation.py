@@ -1,17 +1,16 @@
 """Views of the preparation before the meeting (preparation.py) and of the guide (guide.py)."""
 from __future__ import annotations
 
-from flask import abort, get_template_attribute, redirect, render_template, request
+from flask import abort, redirect, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 
-from ..errors import error_text
-from ..labels import ERRORS
+from ..errors import Invalid, error_text
 from ..vocabulary import PHASES
-from ..web import is_htmx, parse_int
+from ..web import is_htmx
 from . import access, bp, guide, preparation
-from .answers import AnswerState, Invalid, StaleVersion
 from .pages import page_context, phase_url, render_page, write_response
+from .routes_answers import autosave, saved_answer_parts
 
 
 def _phase_arg(default: str) -> str:
@@ -23,21 +22,11 @@ def _phase_arg(default: str) -> str:
 def save_preparation(conversation_id: int, question_id: int):
     """The autosave of the person's private preparation: as the answer's, seen by nobody else."""
     body = request.form.get("body", "")
-    version = parse_int(request.form.get("version"))
     locale = str(get_locale().language)
-    problem, status, saved = None, 200, None
-    if version is None or version < 0:
-        access.get_writable(current_user, conversation_id)  # 404 / 403 come first
-        problem, status = {"kind": "error", "message": ERRORS["invalid"]}, 422
-    else:
-        try:
-            saved = preparation.save_preparation(current_user, conversation_id, question_id, body, version)
-        except StaleVersion as stale:
-            problem, status = {"kind": "conflict", "stale": stale}, 409
-        except Invalid as refusal:
-            problem, status = {"kind": "error", "message": error_text(refusal)}, 422
+    saved, problem, status = autosave(conversation_id, lambda text, version: preparation.save_preparation(
+        current_user, conversation_id, question_id, text, version))
     if saved and is_htmx():
-        return saved_preparation_parts(question_id, saved), status
+        return saved_answer_parts(question_id, saved, "prep"), status
     conversation = access.get_visible(current_user, conversation_id)
     question = next((q for q in conversation.questions if q.id == question_id), None)
     if question is None:
@@ -51,14 +40,6 @@ def save_preparation(conversation_id: int, question_id: int):
     context.update(question=question, response=True, locale=locale, prep_drafts={question_id: body},
                    prep_problems={question_id: problem})
     return render_template("conversations/_preparation_own.html", **context), status
-
-
-def saved_preparation_parts(question_id: int, saved: AnswerState) -> str:
-    """The autosave reply: version, save state and cleared problem, out of band."""
-    parts = "conversations/_answer_state.html"
-    return str(get_template_attribute(parts, "version_input")(question_id, saved, None, True, "prep")
-               + get_template_attribute(parts, "save_state")(question_id, saved, None, True, "prep")
-               + get_template_attribute(parts, "problem_slot")(question_id, None, True, "prep"))
 
 
 @bp.post("/<int:conversation_id>/preparation/share")
