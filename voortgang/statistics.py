@@ -46,6 +46,8 @@ def _optimize_on_checkin(dbapi_connection, connection_record) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection) or dbapi_connection.in_transaction:
         return
     now = time.monotonic()
+    if _last_optimize and now - _last_optimize < INTERVAL_SECONDS:
+        return  # the usual case, on every checkin: no lock taken
     with _lock:
         if _last_optimize and now - _last_optimize < INTERVAL_SECONDS:
             return
