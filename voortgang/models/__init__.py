@@ -31,6 +31,10 @@ from .conversation import (  # noqa: F401
     Agreement,
     AgreementReview,
 )
+from .rounds import (  # noqa: F401
+    Round,
+    RoundPerson,
+)
 from .people import (  # noqa: F401
     new_session_token,
     User,
