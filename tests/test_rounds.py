@@ -169,7 +169,7 @@ def test_planning_from_the_round_links_the_conversation_and_counts_move(app, org
     page = mia.get(response.headers["Location"]).get_data(as_text=True)
     assert "Planned: the conversation with Eva" in page
     # The conversation's page says which round it belongs to (for both participants).
-    assert "Part of round" in eva.get(f"/conversations/{cid}").get_data(as_text=True)
+    assert "Onderdeel van ronde</dt><dd>Spring 2027<" in eva.get(f"/conversations/{cid}").get_data(as_text=True)
     assert f'href="/rounds/{round_id}"' in mia.get(f"/conversations/{cid}").get_data(as_text=True)
 
     # Planned again: refused; outside the period: refused, with the typed values kept.
