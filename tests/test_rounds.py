@@ -312,3 +312,59 @@ def test_the_round_page_takes_the_same_statements_for_20_and_for_600_people(app,
         assert len(set(measured.values())) == 1, (who, measured)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(RoundPerson).where(RoundPerson.round_id == big)) > 600
+
+
+def test_the_form_says_which_choice_is_missing(app, org, login_as):
+    admin = login_as(org.admin)
+    form = admin.get("/rounds/new").get_data(as_text=True)
+    assert '<input checked id="scope-0" name="scope" type="radio" value="everyone">' in form
+    for data, sentence in (({"scope": "team", "team": ""}, "Choose a manager whose team takes part."),
+                           ({"scope": "chosen"}, "Choose the people who take part.")):
+        response = start(admin, **data)
+        assert response.status_code == 422 and sentence in response.get_data(as_text=True)
+    mia = login_as(org.mia)
+    form = mia.get("/rounds/new").get_data(as_text=True)
+    assert 'value="everyone"' not in form and "Team of Mia" in form and "Team of Max" not in form
+    assert ">Tom<" not in form  # only her own people to choose from
+    response = start(mia, scope="chosen", people=[org.tom.id])
+    assert response.status_code == 422 and "Choose people from the list." in response.get_data(as_text=True)
+    assert export(mia, started(mia, scope="chosen", people=[org.ann.id]))["counts"] == zero(to_plan=1)
+
+
+def test_planning_from_the_round_uses_its_question_list(app, org, login_as):
+    from voortgang.models import ConversationQuestion, Template
+    from voortgang.questions import service as questions
+
+    with app.test_request_context():
+        default = db.session.scalar(select(Template).where(Template.is_default.is_(True)))
+        spare = questions.create_template("Short list", default.id)
+        spare_id, texts = spare.id, [q.text_en for q in spare.questions]
+        questions.add_question(spare.id, "looking_back", "Wat ging goed?", "What went well?")
+    mia = login_as(org.mia)
+    round_id = started(mia, team=org.mia.id, template=spare_id)
+    response = mia.post(f"/rounds/{round_id}/plan", data={"person": org.eva.id, "scheduled_at": "2027-02-03T10:00"})
+    assert response.status_code == 303
+    cid = export(mia, round_id)["people"][1]["conversation"]
+    with app.app_context():
+        asked = list(db.session.scalars(select(ConversationQuestion.text_en).where(
+            ConversationQuestion.conversation_id == cid)))
+    assert "What went well?" in asked and set(texts) <= set(asked)
+    # Planned the usual way, the default list is used.
+    other = planned(mia, org.ann, "2027-02-04T10:00")
+    with app.app_context():
+        assert "What went well?" not in db.session.scalars(select(ConversationQuestion.text_en).where(
+            ConversationQuestion.conversation_id == other)).all()
+
+
+def test_an_erased_conversation_leaves_a_closed_round_its_figures(app, org, login_as):
+    from voortgang.records.retention import erase_conversations
+
+    admin, mia = login_as(org.admin), login_as(org.mia)
+    round_id = started(admin, team=org.mia.id)
+    cid = planned(mia, org.eva, "2027-02-01T10:00")
+    admin.post(f"/rounds/{round_id}/close")
+    with app.app_context(), writing():
+        assert erase_conversations([cid]) == 1
+    data = export(admin, round_id)
+    assert data["counts"] == zero(to_plan=1, planned=1)
+    assert next(p for p in data["people"] if p["person"]["id"] == org.eva.id)["conversation"] is None

@@ -82,6 +82,7 @@ ROUND_ERRORS = {
     "round_team_not_allowed": _l("You can start a round for your own team only."),
     "round_team_unknown": _l("Choose a manager whose team takes part."),
     "round_people_not_allowed": _l("Choose people from the list."),
+    "round_people_missing": _l("Choose the people who take part."),
     "round_empty": _l("Nobody would take part in this round. Choose a team or people with someone in it."),
     "round_planned_already": _l("A conversation with this person is already planned in this round."),
     "round_outside_period": _l("Choose a date within the round: from %(start)s until %(end)s."),

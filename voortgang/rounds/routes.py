@@ -80,7 +80,7 @@ def create():
             current_user, name=form.name.data or "", starts_on=starts_on, ends_on=ends_on,
             team_id=form.team.data if scope == RoundScope.TEAM else None,
             person_ids=[p for p in form.people.data or [] if p is not None] if scope == RoundScope.CHOSEN else None,
-            template_id=form.template.data,
+            template_id=form.template.data, scope=scope,
         )
     except Invalid as refusal:
         field = getattr(form, refusal.field, None) if refusal.field else None

@@ -147,10 +147,15 @@ def templates() -> list[Template]:
 @writes
 def start_round(actor: User, *, name: str, starts_on: date | None, ends_on: date | None,
                 team_id: int | None = None, person_ids: list[int] | None = None,
-                template_id: int | None = None) -> Round:
+                template_id: int | None = None, scope: str | None = None) -> Round:
     """Start a round: everyone active (no team, no people), one manager's team (`team_id`)
-    or chosen people (`person_ids`). An administrator may start any round; a manager one
-    for their own team (or chosen people of it)."""
+    or chosen people (`person_ids`); `scope` (the form's choice) says which one is meant,
+    else what is given decides. An administrator may start any round; a manager one for
+    their own team (or chosen people of it)."""
+    if scope == RoundScope.TEAM and team_id is None:
+        raise Invalid("round_team_unknown", field="team")
+    if scope == RoundScope.CHOSEN and not person_ids:
+        raise Invalid("round_people_missing", field="people")
     name = " ".join((name or "").split())
     if not name:
         raise Invalid("round_name_missing", field="name")
