@@ -195,6 +195,8 @@ def start_round(actor: User, *, name: str, starts_on: date | None, ends_on: date
             raise Invalid("round_team_not_allowed", field="team")
         people = select(User.id).where(User.active.is_(True))
 
+    if db.session.scalar(people.limit(1)) is None:
+        raise Invalid("round_empty", field="team")
     start, end = period_bounds(starts_on, ends_on)
     round_ = Round(name=name, starts_on=starts_on, ends_on=ends_on, period_start=start, period_end=end,
                    scope=scope, team_id=team_id if scope == RoundScope.TEAM else None,
@@ -202,10 +204,8 @@ def start_round(actor: User, *, name: str, starts_on: date | None, ends_on: date
     db.session.add(round_)
     db.session.flush()
     # The snapshot of its people: one INSERT ... SELECT, whatever their number.
-    added = db.session.execute(RoundPerson.__table__.insert().from_select(
-        ["round_id", "person_id"], people.with_only_columns(literal(round_.id), User.id))).rowcount
-    if not added:
-        raise Invalid("round_empty", field="team")
+    db.session.execute(RoundPerson.__table__.insert().from_select(
+        ["round_id", "person_id"], people.with_only_columns(literal(round_.id), User.id)))
     return round_
 
 
