@@ -368,3 +368,16 @@ def test_an_erased_conversation_leaves_a_closed_round_its_figures(app, org, logi
     data = export(admin, round_id)
     assert data["counts"] == zero(to_plan=1, planned=1)
     assert next(p for p in data["people"] if p["person"]["id"] == org.eva.id)["conversation"] is None
+
+
+def test_an_administrator_narrows_the_people_to_plan_to_one_team(app, org, login_as):
+    admin = login_as(org.admin)
+    round_id = started(admin)
+    page = admin.get(f"/rounds/{round_id}").get_data(as_text=True)
+    assert "6 people" in page and 'id="filter-team"' in page
+    page = admin.get(f"/rounds/{round_id}?team={org.mia.id}").get_data(as_text=True)
+    assert "2 people" in page and ">Ann</a>" in page and ">Tom</a>" not in page
+    assert '<td id="count-to_plan">6</td>' in page  # the counts stay the round's
+    response = admin.post(f"/rounds/{round_id}/plan", data={"person": org.eva.id, "team": org.mia.id,
+                                                            "scheduled_at": "2027-02-01T10:00"})
+    assert response.headers["Location"].startswith(f"/rounds/{round_id}?team={org.mia.id}&planned=")

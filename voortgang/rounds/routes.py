@@ -101,11 +101,21 @@ def _date(field):
         raise
 
 
+def _team() -> int | None:
+    """The team filter of the people still to plan (`team`: a manager's id)."""
+    team = request.values.get("team", "")
+    return int(team) if team.isdigit() and len(team) < 10 else None
+
+
 def _page_context(round_, number: int, **extra) -> dict:
+    team = _team()
     return {
         "round": round_,
         "figures": service.figures(round_, current_user),
-        "page": service.to_plan_page(round_, current_user, number),
+        "page": service.to_plan_page(round_, current_user, number, team),
+        "team": team,
+        "page_args": {"round_id": round_.id, **({"team": team} if team is not None else {})},
+        "team_of": _("Team of %(name)s", name="%(name)s"),
         "may_close": service.may_close(current_user, round_),
         **extra,
     }
@@ -141,7 +151,7 @@ def plan(round_id: int):
         return render_template("rounds/show.html", **_page_context(
             round_, number, plan_error={"person": person_id, "message": error_text(refusal), **typed})), 422
     return redirect(url_for("rounds.show", round_id=round_id, page=number if number > 1 else None,
-                            planned=conversation.id), code=303)
+                            team=_team(), planned=conversation.id), code=303)
 
 
 @bp.post("/<int:round_id>/close")

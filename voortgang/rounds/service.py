@@ -253,6 +253,14 @@ class TeamFigures:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def id(self) -> int | None:  # (as a row of the team filter: id, name)
+        return self.manager_id
+
+    @property
+    def name(self) -> str:
+        return self.manager_name
+
 
 @dataclass
 class Figures:
@@ -307,17 +315,21 @@ class ToPlan:
     manager_name: str
 
 
-def to_plan_page(round_: Round, viewer: User, number: int = 1) -> Page:
-    """One page (50) of the viewer's people still to plan, by name, with their manager."""
+def to_plan_page(round_: Round, viewer: User, number: int = 1, team: int | None = None) -> Page:
+    """One page (50) of the viewer's people still to plan, by name, with their manager;
+    only one manager's team when `team` is given."""
     rows = _people_rows(round_, viewer)
     person, manager = aliased(User), aliased(User)
+    conditions = [rows.c.state == RoundState.TO_PLAN]
+    if team is not None:
+        conditions.append(rows.c.manager_id == team)
 
     def statement(offset: int, limit: int):
         return (select(rows.c.person_id, person.name, rows.c.manager_id, manager.name.label("manager_name"),
                        func.count().over().label("total"))
                 .join(person, person.id == rows.c.person_id)
                 .outerjoin(manager, manager.id == rows.c.manager_id)
-                .where(rows.c.state == RoundState.TO_PLAN)
+                .where(*conditions)
                 .order_by(func.lower(person.name), person.id).offset(offset).limit(limit))
 
     found, total, shown = fetch_page(statement, number)
