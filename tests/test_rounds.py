@@ -381,3 +381,16 @@ def test_an_administrator_narrows_the_people_to_plan_to_one_team(app, org, login
     response = admin.post(f"/rounds/{round_id}/plan", data={"person": org.eva.id, "team": org.mia.id,
                                                             "scheduled_at": "2027-02-01T10:00"})
     assert response.headers["Location"].startswith(f"/rounds/{round_id}?team={org.mia.id}&planned=")
+
+
+def test_the_list_of_rounds_shows_each_ones_progress_in_the_viewers_part(app, org, login_as):
+    admin, mia = login_as(org.admin), login_as(org.mia)
+    everyone = started(admin)
+    closed = started(admin, name="Autumn 2026", starts_on="2026-09-01", ends_on="2026-12-31")
+    planned(mia, org.eva, "2027-02-01T10:00")
+    admin.post(f"/rounds/{closed}/close")
+    listed = " ".join(admin.get("/rounds/").get_data(as_text=True).split())
+    assert "<td>0 of 6</td> <td>5</td>" in listed and "<td>0 of 6</td> <td>6</td>" in listed
+    listed = " ".join(mia.get("/rounds/").get_data(as_text=True).split())
+    assert "<td>0 of 2</td> <td>1</td>" in listed and "<td>0 of 2</td> <td>2</td>" in listed
+    assert f"/rounds/{everyone}" in listed

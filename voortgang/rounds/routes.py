@@ -40,7 +40,8 @@ def words() -> dict:
 
 @bp.get("/")
 def index():
-    return render_template("rounds/index.html", rounds=service.rounds_for(current_user))
+    rounds = service.rounds_for(current_user)
+    return render_template("rounds/index.html", rounds=rounds, progress=service.progress_of(current_user, rounds))
 
 
 def _round_form() -> RoundForm:

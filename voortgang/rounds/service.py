@@ -120,6 +120,44 @@ def rounds_for(viewer: User) -> list[Round]:
     return list(db.session.scalars(query.order_by(Round.starts_on.desc(), Round.id.desc())))
 
 
+@dataclass
+class Progress:
+    total: int = 0
+    completed: int = 0
+    to_plan: int = 0
+
+
+def progress_of(viewer: User, rounds: list[Round]) -> dict[int, Progress]:
+    """Per round of the list, in the viewer's part: how many people, completed, to plan
+    (two grouped statements: the open rounds derived, the closed ones frozen)."""
+    result = {r.id: Progress() for r in rounds}
+    if not rounds:
+        return result
+    conversation_id = belonging()
+    state = func.coalesce(
+        select(Conversation.status).where(Conversation.id == conversation_id).scalar_subquery(),
+        RoundState.TO_PLAN)
+    derived = (select(RoundPerson.round_id, state, func.count())
+               .join(Round, Round.id == RoundPerson.round_id)
+               .where(RoundPerson.round_id.in_([r.id for r in rounds if not r.closed])))
+    if not viewer.is_admin:
+        derived = derived.join(User, User.id == RoundPerson.person_id).where(User.manager_id == viewer.id)
+    frozen = (select(RoundPerson.round_id, RoundPerson.state, func.count())
+              .where(RoundPerson.round_id.in_([r.id for r in rounds if r.closed])))
+    if not viewer.is_admin:
+        frozen = frozen.where(RoundPerson.manager_id == viewer.id)
+    for statement in (derived.group_by(RoundPerson.round_id, state),
+                      frozen.group_by(RoundPerson.round_id, RoundPerson.state)):
+        for round_id, round_state, number in db.session.execute(statement):
+            progress = result[round_id]
+            progress.total += number
+            if round_state == RoundState.COMPLETED:
+                progress.completed += number
+            elif round_state == RoundState.TO_PLAN:
+                progress.to_plan += number
+    return result
+
+
 # --- Starting a round --------------------------------------------------------------------------
 
 
