@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, insert, select
 
-from voortgang.conversations import planning, points, signoff
+from voortgang.conversations import points, signoff
 from voortgang.database import writing
 from voortgang.extensions import db
 from voortgang.models import Conversation, Round, RoundPerson, User

@@ -77,7 +77,7 @@ def may_use_rounds(viewer: User) -> bool:
     return viewer.is_admin or has_reports(viewer)
 
 
-def _part(round_: Round, viewer: User, manager_column):
+def _part(viewer: User, manager_column):
     """The condition on the round's people that they are in the viewer's part."""
     if viewer.is_admin:
         return literal(True)
@@ -269,11 +269,11 @@ def _people_rows(round_: Round, viewer: User):
     if round_.closed:
         return (select(RoundPerson.person_id, RoundPerson.manager_id, RoundPerson.conversation_id,
                        RoundPerson.state)
-                .where(RoundPerson.round_id == round_.id, _part(round_, viewer, RoundPerson.manager_id))
+                .where(RoundPerson.round_id == round_.id, _part(viewer, RoundPerson.manager_id))
                 .subquery("round_rows"))
     inner = (select(RoundPerson.person_id, User.manager_id, belonging(round_).label("conversation_id"))
              .join(User, User.id == RoundPerson.person_id)
-             .where(RoundPerson.round_id == round_.id, _part(round_, viewer, User.manager_id))
+             .where(RoundPerson.round_id == round_.id, _part(viewer, User.manager_id))
              .subquery("round_people_now"))
     return (select(inner.c.person_id, inner.c.manager_id, inner.c.conversation_id,
                    func.coalesce(Conversation.status, RoundState.TO_PLAN).label("state"))
