@@ -84,9 +84,12 @@ def _part(viewer: User, manager_column):
     return manager_column == viewer.id
 
 
-def get_visible(viewer: User, round_id: int) -> Round:
-    """The round, if the viewer may see it; NotFound otherwise (whether it exists or not)."""
-    round_ = db.session.get(Round, round_id)
+def get_visible(viewer: User, round_id: int, lock: bool = False) -> Round:
+    """The round, if the viewer may see it; NotFound otherwise (whether it exists or not).
+    With `lock` (writes) the row is locked on PostgreSQL and read afresh, so planning from
+    a round and closing it take turns."""
+    round_ = (db.session.get(Round, round_id, with_for_update=True, populate_existing=True) if lock
+              else db.session.get(Round, round_id))
     if round_ is None:
         raise NotFound()
     if viewer.is_admin or round_.team_id == viewer.id:
@@ -480,7 +483,7 @@ def next_steps(viewer: User) -> list[RoundTask]:
 def plan_in_round(actor: User, round_id: int, *, person_id: int, scheduled_at: datetime, place: str = "") -> Conversation:
     """Plan the conversation of a person of the round, within its period, with the round's
     question list: the planning rules are `planning.plan_conversation`'s."""
-    round_ = get_visible(actor, round_id)
+    round_ = get_visible(actor, round_id, lock=True)
     if round_.closed:
         raise ReadOnly("round_closed")
     rows = _people_rows(round_, actor)
@@ -500,13 +503,11 @@ def plan_in_round(actor: User, round_id: int, *, person_id: int, scheduled_at: d
 def close_round(actor: User, round_id: int) -> Round:
     """Close the round: freeze each person's state, conversation and manager (one UPDATE).
     Closing a closed round changes nothing."""
-    round_ = get_visible(actor, round_id)
+    round_ = get_visible(actor, round_id, lock=True)
     if not may_close(actor, round_):
         raise ReadOnly("round_close_not_allowed")
     if round_.closed:
         return round_
-    # Lock the round (PostgreSQL) so that no plan from it slips in between.
-    db.session.execute(select(Round.id).where(Round.id == round_.id).with_for_update())
     cid = belonging(round_)
     status = select(Conversation.status).where(Conversation.id == cid).scalar_subquery()
     manager = select(User.manager_id).where(User.id == RoundPerson.person_id).correlate(RoundPerson).scalar_subquery()
