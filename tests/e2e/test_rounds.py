@@ -38,6 +38,7 @@ def test_a_manager_plans_from_the_round_and_the_count_changes(browser, live_serv
     expect(page.locator("#count-planned")).to_have_text("1")
     expect(page.locator("#count-to_plan")).to_have_text("1")
     expect(page.get_by_role("status")).to_contain_text("Planned: the conversation with Eva")
+    expect(page.locator("#round-planned")).to_be_focused()  # keyboard users land on what happened
     expect(page.get_by_label("Date and time of the conversation with Eva")).to_have_count(0)
     # The conversation's page names the round, and leads back to it.
     page.get_by_role("link", name="Open the conversation").click()
@@ -50,6 +51,7 @@ def test_a_manager_plans_from_the_round_and_the_count_changes(browser, live_serv
     page.get_by_role("button", name="Plan the conversation with Ann").click()
     expect(page.get_by_role("alert")).to_contain_text("Choose a date within the round")
     expect(page.get_by_label("Place of the conversation with Ann")).to_have_value("Room 5")
+    expect(page.get_by_label("Date and time of the conversation with Ann")).to_be_focused()
     expect(page.locator("#count-to_plan")).to_have_text("1")
     assert [e for e in page.errors if "status of 422" not in e] == []  # (the refusal itself)
     context.close()
