@@ -65,9 +65,16 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_round_people_conversation_id'), ['conversation_id'], unique=False)
         batch_op.create_index('ix_round_people_person', ['person_id'], unique=False)
 
+    # A person's latest conversation within a round's period.
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.create_index('ix_conversations_employee_scheduled', ['employee_id', 'scheduled_at'], unique=False)
+
 
 
 def downgrade():
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.drop_index('ix_conversations_employee_scheduled')
+
     with op.batch_alter_table('round_people', schema=None) as batch_op:
         batch_op.drop_index('ix_round_people_person')
         batch_op.drop_index(batch_op.f('ix_round_people_conversation_id'))

@@ -7,7 +7,8 @@ import io
 from collections.abc import Iterator
 
 from flask import Response, abort, jsonify, redirect, render_template, request, stream_with_context, url_for
-from flask_babel import format_number
+from babel.numbers import get_group_symbol
+from flask_babel import format_number, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -35,7 +36,10 @@ def managers_and_administrators_only():
 
 @bp.context_processor
 def words() -> dict:
-    return {"format_number": format_number}
+    # `count` writes a whole number as format_number does ("10.000", "10,000"), with the
+    # locale's group symbol looked up once: the team table has a cell per team and state.
+    group = get_group_symbol(get_locale())
+    return {"format_number": format_number, "count": lambda n: f"{n:,}".replace(",", group)}
 
 
 @bp.get("/")
