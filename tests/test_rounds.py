@@ -394,3 +394,20 @@ def test_the_list_of_rounds_shows_each_ones_progress_in_the_viewers_part(app, or
     listed = " ".join(mia.get("/rounds/").get_data(as_text=True).split())
     assert "<td>0 of 2</td> <td>1</td>" in listed and "<td>0 of 2</td> <td>2</td>" in listed
     assert f"/rounds/{everyone}" in listed
+
+
+def test_a_leaver_without_a_conversation_in_the_round_is_left_out(app, org, login_as):
+    admin, mia = login_as(org.admin), login_as(org.mia)
+    round_id = started(admin, team=org.mia.id)
+    cid = planned(mia, org.eva, "2027-02-01T10:00")
+    assert counts(admin, round_id) == zero(to_plan=1, planned=1)
+    with app.app_context(), writing():
+        for person in (org.ann, org.eva):
+            db.session.get(User, person.id).active = False
+    assert counts(admin, round_id) == zero(planned=1)  # Ann left, Eva's conversation stays
+    assert "for round" not in mia.get("/").get_data(as_text=True)
+    assert admin.post(f"/rounds/{round_id}/close").status_code == 303
+    data = export(admin, round_id)
+    assert data["counts"] == zero(planned=1) and [p["conversation"] for p in data["people"]] == [cid]
+    listed = " ".join(admin.get("/rounds/").get_data(as_text=True).split())
+    assert "<td>0 of 1</td> <td>0</td>" in listed

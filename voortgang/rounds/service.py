@@ -12,6 +12,9 @@ organisation's time zone, stored as the instants `period_start` and `period_end`
 SQL compares `scheduled_at` directly. A person's state is "to_plan" without such a
 conversation, else that conversation's status.
 
+**People who leave** (are deactivated) while the round is open and have no conversation
+in it are left out of its figures; with one, they stay.
+
 **A closed round** keeps its figures: `close_round` writes each person's state,
 conversation and manager into `round_people` in one UPDATE; from then on every figure
 is read from those frozen columns (`_people_rows`) and nothing in the round changes.
@@ -31,7 +34,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import exists, func, literal, or_, select, update
+from sqlalchemy import and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
 from ..conversations import planning
@@ -142,11 +145,13 @@ def progress_of(viewer: User, rounds: list[Round]) -> dict[int, Progress]:
         RoundState.TO_PLAN)
     derived = (select(RoundPerson.round_id, state, func.count())
                .join(Round, Round.id == RoundPerson.round_id)
-               .where(RoundPerson.round_id.in_([r.id for r in rounds if not r.closed])))
+               .join(User, User.id == RoundPerson.person_id)
+               .where(RoundPerson.round_id.in_([r.id for r in rounds if not r.closed]),
+                      or_(User.active.is_(True), conversation_id.is_not(None))))
     if not viewer.is_admin:
-        derived = derived.join(User, User.id == RoundPerson.person_id).where(User.manager_id == viewer.id)
+        derived = derived.where(User.manager_id == viewer.id)
     frozen = (select(RoundPerson.round_id, RoundPerson.state, func.count())
-              .where(RoundPerson.round_id.in_([r.id for r in rounds if r.closed])))
+              .where(RoundPerson.round_id.in_([r.id for r in rounds if r.closed]), RoundPerson.state.is_not(None)))
     if not viewer.is_admin:
         frozen = frozen.where(RoundPerson.manager_id == viewer.id)
     for statement in (derived.group_by(RoundPerson.round_id, state),
@@ -272,15 +277,18 @@ def _people_rows(round_: Round, viewer: User):
     if round_.closed:
         return (select(RoundPerson.person_id, RoundPerson.manager_id, RoundPerson.conversation_id,
                        RoundPerson.state)
-                .where(RoundPerson.round_id == round_.id, _part(viewer, RoundPerson.manager_id))
+                .where(RoundPerson.round_id == round_.id, RoundPerson.state.is_not(None),
+                       _part(viewer, RoundPerson.manager_id))
                 .subquery("round_rows"))
-    inner = (select(RoundPerson.person_id, User.manager_id, belonging(round_).label("conversation_id"))
+    inner = (select(RoundPerson.person_id, User.manager_id, User.active,
+                    belonging(round_).label("conversation_id"))
              .join(User, User.id == RoundPerson.person_id)
              .where(RoundPerson.round_id == round_.id, _part(viewer, User.manager_id))
              .subquery("round_people_now"))
     return (select(inner.c.person_id, inner.c.manager_id, inner.c.conversation_id,
                    func.coalesce(Conversation.status, RoundState.TO_PLAN).label("state"))
             .outerjoin(Conversation, Conversation.id == inner.c.conversation_id)
+            .where(or_(inner.c.active.is_(True), inner.c.conversation_id.is_not(None)))  # (leavers)
             .subquery("round_rows"))
 
 
@@ -459,7 +467,8 @@ def to_plan_by_manager(manager_id: int | None = None) -> list[tuple[int, int, in
     query = (select(RoundPerson.round_id, User.manager_id, func.count())
              .join(Round, Round.id == RoundPerson.round_id)
              .join(User, User.id == RoundPerson.person_id)
-             .where(Round.closed_at.is_(None), User.manager_id.is_not(None), belonging().is_(None))
+             .where(Round.closed_at.is_(None), User.active.is_(True), User.manager_id.is_not(None),
+                    belonging().is_(None))
              .group_by(RoundPerson.round_id, User.manager_id))
     if manager_id is not None:
         query = query.where(User.manager_id == manager_id)
@@ -510,10 +519,15 @@ def close_round(actor: User, round_id: int) -> Round:
         return round_
     cid = belonging(round_)
     status = select(Conversation.status).where(Conversation.id == cid).scalar_subquery()
-    manager = select(User.manager_id).where(User.id == RoundPerson.person_id).correlate(RoundPerson).scalar_subquery()
+    person = select(User).where(User.id == RoundPerson.person_id).correlate(RoundPerson)
+    manager = person.with_only_columns(User.manager_id).scalar_subquery()
+    active = person.with_only_columns(User.active).scalar_subquery()
+    # A leaver without a conversation in the round is left out (state NULL), as while open.
+    state = case((and_(cid.is_(None), active.is_not(True)), None),
+                 else_=func.coalesce(status, RoundState.TO_PLAN))
     db.session.execute(
         update(RoundPerson).where(RoundPerson.round_id == round_.id)
-        .values(conversation_id=cid, state=func.coalesce(status, RoundState.TO_PLAN), manager_id=manager),
+        .values(conversation_id=cid, state=state, manager_id=manager),
         execution_options={"synchronize_session": False})
     round_.closed_at = utcnow()
     round_.closed_by_id = actor.id
