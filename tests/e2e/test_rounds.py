@@ -87,3 +87,20 @@ def test_the_round_pages_have_no_serious_accessibility_violations(browser, live_
     scan(page, f"/rounds/{round_id} (dark)", problems)
     context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_starting_a_round_and_planning_from_it_work_without_javascript(browser, live_server, round_id):
+    base = live_server.url
+    context, page = sign_in(browser, base, "mia@example.org", java_script_enabled=False)
+    page.goto(base + "/rounds/new")
+    page.get_by_label("Name").fill("Team spring")
+    page.get_by_label("From").fill("2027-04-01")
+    page.get_by_label("Until").fill("2027-05-31")
+    page.get_by_role("button", name="Start the round").click()
+    expect(page.locator("h1")).to_contain_text("Round Team spring")
+    expect(page.locator("#count-to_plan")).to_have_text("2")
+    page.get_by_label("Date and time of the conversation with Ann").fill("2027-04-15T09:30")
+    page.get_by_role("button", name="Plan the conversation with Ann").click()
+    expect(page.locator("#count-planned")).to_have_text("1")
+    expect(page.get_by_role("status")).to_contain_text("Planned: the conversation with Ann")
+    context.close()
