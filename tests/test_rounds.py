@@ -328,7 +328,10 @@ def test_the_form_says_which_choice_is_missing(app, org, login_as):
     assert ">Tom<" not in form  # only her own people to choose from
     response = start(mia, scope="chosen", people=[org.tom.id])
     assert response.status_code == 422 and "Choose people from the list." in response.get_data(as_text=True)
-    assert export(mia, started(mia, scope="chosen", people=[org.ann.id]))["counts"] == zero(to_plan=1)
+    chosen = started(mia, scope="chosen", people=[org.ann.id])
+    assert export(mia, chosen)["counts"] == zero(to_plan=1)
+    assert mia.post(f"/rounds/{chosen}/close").status_code == 303  # she started it: she closes it
+    assert export(mia, chosen)["closed"] is True
 
 
 def test_planning_from_the_round_uses_its_question_list(app, org, login_as):

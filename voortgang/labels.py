@@ -87,7 +87,7 @@ ROUND_ERRORS = {
     "round_planned_already": _l("A conversation with this person is already planned in this round."),
     "round_outside_period": _l("Choose a date within the round: from %(start)s until %(end)s."),
     "round_closed": _l("This round is closed and can no longer be changed."),
-    "round_close_not_allowed": _l("Only an administrator or the team's manager can close this round."),
+    "round_close_not_allowed": _l("Only an administrator or the manager who runs this round can close it."),
 }
 
 FLAG_NAMES = {

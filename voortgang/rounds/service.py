@@ -109,8 +109,9 @@ def get_visible(viewer: User, round_id: int, lock: bool = False) -> Round:
 
 
 def may_close(viewer: User, round_: Round) -> bool:
-    """Administrators close any round; a manager the round of their own team."""
-    return viewer.is_admin or (round_.team_id is not None and round_.team_id == viewer.id)
+    """Administrators close any round; a manager the round of their own team, or one they
+    started (of chosen people among their reports)."""
+    return viewer.is_admin or viewer.id in (round_.team_id, round_.created_by_id)
 
 
 def rounds_for(viewer: User) -> list[Round]:
