@@ -63,10 +63,6 @@ def period_bounds(starts_on: date, ends_on: date) -> tuple[datetime, datetime]:
             datetime.combine(ends_on + timedelta(days=1), time(), tzinfo=tz))
 
 
-def today() -> date:
-    return datetime.now(zone()).date()
-
-
 # --- Who may start, see and change a round --------------------------------------------------
 
 
