@@ -75,6 +75,10 @@ def page_paths(app, viewer_email):
         ids = {"conversation_id": conversations[0], "person_id": viewer.id, "user_id": viewer.id,
                "template_id": db.session.scalar(select(Template.id)), "phase": "agreements"}
         has_team = db.session.scalar(select(User.id).where(User.manager_id == viewer.id).limit(1)) is not None
+        from voortgang.rounds.service import rounds_for
+
+        rounds = rounds_for(viewer) if viewer.is_admin or has_team else []
+        ids["round_id"] = rounds[0].id if rounds else None
     paths = set()
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint == "static":
@@ -83,8 +87,10 @@ def page_paths(app, viewer_email):
             continue
         if rule.rule.startswith("/admin") and not viewer.is_admin:
             continue
-        if rule.rule.startswith("/overview") and not (viewer.is_admin or has_team):
+        if rule.rule.startswith(("/overview", "/rounds")) and not (viewer.is_admin or has_team):
             continue  # 404 for them, tested elsewhere
+        if "<int:round_id>" in rule.rule and ids["round_id"] is None:
+            continue
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(ids[m.group(1)]), rule.rule)
         if not any(part in path for part in NOT_PAGES):
             paths.add(path)

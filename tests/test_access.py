@@ -123,6 +123,11 @@ ADMIN_ONLY_WRITE = actors(anonymous=SIGN_IN, admin=expect(303), default=HIDDEN)
 OVERVIEW = actors(anonymous=SIGN_IN, manager=PAGE_BLIND, other_manager=PAGE_BLIND, admin=PAGE, default=HIDDEN)
 
 
+# Rounds: administrators and managers; Mia's team round only for her and administrators.
+ROUND_LIST = actors(anonymous=SIGN_IN, manager=PAGE_BLIND, other_manager=PAGE_BLIND, admin=PAGE, default=HIDDEN)
+ROUND = actors(anonymous=SIGN_IN, manager=PAGE, admin=PAGE, default=HIDDEN)
+
+
 # --- Routes ---------------------------------------------------------------------------------
 
 
@@ -174,6 +179,11 @@ def password_path(t: Ctx) -> str:
 
 NEW_PASSWORD = "a brand new passphrase"
 IMPORT_CSV = "email,name,manager email,language\nimported@example.org,Imported Person,mia@example.org,en\n"
+
+
+def round_path(suffix: str = "") -> Callable[[Ctx], str]:
+    """The round of Mia's team (Eva), over the month of the conversations."""
+    return lambda t: f"/rounds/{t.world.round}{suffix}"
 
 
 def person_path(actor: str, suffix: str = "") -> Callable[[Ctx], str]:
@@ -375,6 +385,32 @@ MATRIX: dict[tuple[str, str], Route] = {
         expect=actors(anonymous=SIGN_IN, default=PAGE_BLIND),
         why="everyone exports what is stored about themselves, and only that",
     ),
+    # --- Rounds: administrators and managers; a manager sees the rounds with her people -----
+    ("rounds.index", "GET"): Route(path=lambda t: "/rounds/", expect=ROUND_LIST),
+    ("rounds.new", "GET"): Route(path=lambda t: "/rounds/new", expect=ROUND_LIST),
+    ("rounds.create", "POST"): Route(
+        path=lambda t: "/rounds/",
+        data=lambda t: {"name": "Autumn 2027", "starts_on": "2027-09-01", "ends_on": "2027-10-31",
+                        "team": t.world.people[MGR].id},
+        expect=actors(anonymous=SIGN_IN, manager=expect(303), admin=expect(303), other_manager=REFUSED,
+                      default=HIDDEN),
+        why="a round for Mia's team: Mia and an administrator may start it; Max only one for his own team",
+    ),
+    ("rounds.show", "GET"): Route(path=round_path(), expect=ROUND),
+    ("rounds.export", "GET"): Route(path=round_path("/export.json"), expect=ROUND),
+    ("rounds.export_csv", "GET"): Route(path=round_path("/export.csv"), expect=ROUND),
+    ("rounds.plan", "POST"): Route(
+        path=round_path("/plan"),
+        data=lambda t: {"person": t.world.people[EMP].id, "scheduled_at": "2026-12-02T10:00"},
+        expect=actors(anonymous=SIGN_IN, manager=REFUSED, admin=expect(422, unchanged=True), default=HIDDEN),
+        why="Eva's open conversation belongs to the round already: planning her again is refused "
+            "(the administrator sees her name on the round's page, never the conversation)",
+    ),
+    ("rounds.close", "POST"): Route(
+        path=round_path("/close"),
+        expect=actors(anonymous=SIGN_IN, manager=expect(303), admin=expect(303), default=HIDDEN),
+        why="the round of Mia's team: she or an administrator closes it; closing it again changes nothing",
+    ),
     # --- The conversation -------------------------------------------------------------------
     ("conversations.show", "GET"): Route(path=conv_path(), expect=READ, completed=READ_COMPLETED),
     ("conversations.phase", "GET"): Route(
@@ -565,7 +601,17 @@ def populate(app) -> SimpleNamespace:
         people={ANON: None, EMP: eva, MGR: mia, OEMP: tom, OMGR: max_, ADMIN: admin},
         conversations={c.key: c for c in (earlier, completed, open_, other_earlier, other)},
         templates=make_spare_template(app),
+        round=make_round(app, mia),
     )
+
+
+def make_round(app, manager) -> int:
+    """A round of the manager's team, around the conversations' date."""
+    from voortgang.rounds.service import start_round
+
+    with app.test_request_context():
+        return start_round(db.session.get(User, manager.id), name="December 2026", starts_on=date(2026, 12, 1),
+                           ends_on=date(2026, 12, 31), team_id=manager.id).id
 
 
 def make_spare_template(app) -> SimpleNamespace:
@@ -626,6 +672,7 @@ def world(app, login_as, world_template) -> SimpleNamespace:
     conversations = {key: SimpleNamespace(**vars(c)) for key, c in contents.conversations.items()}
     return SimpleNamespace(
         app=app, people=people, conversations=conversations, templates=contents.templates, rows=None,
+        round=contents.round,
         clients=Clients(app, login_as, people), adapter=app.url_map.bind("localhost"),
         open=conversations["open"], completed=conversations["completed"], other=conversations["other"],
     )

@@ -140,6 +140,6 @@ def test_every_refusal_code_has_one_sentence():
     """The areas' refusal codes share one table (labels.ERRORS): no code may name two sentences."""
     from voortgang import labels
 
-    areas = (labels.PEOPLE_ERRORS, labels.TEMPLATE_ERRORS, labels.CONVERSATION_ERRORS)
+    areas = (labels.PEOPLE_ERRORS, labels.TEMPLATE_ERRORS, labels.CONVERSATION_ERRORS, labels.ROUND_ERRORS)
     codes = [code for area in areas for code in area]
     assert len(codes) == len(set(codes)) == len(labels.ERRORS)

@@ -277,3 +277,70 @@ def test_forgot_password_requests_are_throttled(app, team, client, inbox):
     # Eva can still sign in: the requests have a key of their own.
     from .conftest import login
     assert login(app.test_client(), "eva@example.org").status_code == 303
+
+
+def _start_round(app, actor_id: int, starts_on: date, ends_on: date, team_id: int | None = None) -> int:
+    from voortgang.rounds.service import start_round
+
+    with app.test_request_context():
+        return start_round(db.session.get(User, actor_id), name="Spring 2027", starts_on=starts_on,
+                           ends_on=ends_on, team_id=team_id).id
+
+
+def test_remind_tells_managers_once_a_week_while_people_of_theirs_are_to_plan(app, team, inbox, runner):
+    today = date.today()
+    _start_round(app, team.admin.id, today - timedelta(days=2), today + timedelta(days=40))
+    inbox.clear()
+    assert runner.invoke(args=["remind"]).exit_code == 0
+    messages = inbox.all()
+    # Mia (Eva to plan) and Max (Tom): one each; nobody else manages anyone.
+    assert sorted((m["To"].split("<")[-1].rstrip(">"), m["Subject"]) for m in messages) == [
+        ("max@example.org", "Round Spring 2027: conversations still to plan"),
+        ("mia@example.org", "Round Spring 2027: conversations still to plan"),
+    ]
+    body = inbox.body(inbox.to("mia@example.org")[0])
+    assert "1 person of your team still has to be planned" in body and "/rounds/" in body
+    inbox.clear()
+    assert runner.invoke(args=["remind"]).exit_code == 0
+    assert inbox.all() == []  # once this week
+    with app.app_context():
+        assert mail.due_reminders(today + timedelta(days=3)) == 0  # still the same week
+        assert mail.due_reminders(today + timedelta(days=5)) == 2  # the next week
+        assert mail.due_reminders(today + timedelta(days=6)) == 0
+    inbox.clear()
+    # Once Eva is planned in the round, Mia hears nothing more; Max still does.
+    with app.test_request_context():
+        planning.plan_conversation(db.session.get(User, team.mia.id), employee_id=team.eva.id, manager_id=None,
+                                   scheduled_at=datetime.combine(today, datetime.min.time(), tzinfo=timezone.utc)
+                                   + timedelta(days=1, hours=10))
+    inbox.clear()
+    with app.app_context():
+        assert mail.due_reminders(today + timedelta(days=12)) == 1
+    assert [m["To"] for m in inbox.all()] == ["Max <max@example.org>"]
+
+
+def test_remind_tells_managers_once_when_the_round_ends_within_a_week(app, team, inbox, runner):
+    today = date.today()
+    round_id = _start_round(app, team.mia.id, today - timedelta(days=20), today + timedelta(days=7),
+                            team_id=team.mia.id)
+    inbox.clear()
+    assert runner.invoke(args=["remind"]).exit_code == 0
+    [message] = inbox.all()
+    assert message["Subject"] == "Round Spring 2027 ends soon: conversations still to plan"
+    assert "1 person of your team has not been planned yet" in inbox.body(message)
+    assert f"/rounds/{round_id}" in inbox.body(message)
+    inbox.clear()
+    assert runner.invoke(args=["remind"]).exit_code == 0
+    with app.app_context():
+        assert mail.due_reminders(today + timedelta(days=3)) == 0  # the ending reminder went out once
+        assert mail.due_reminders(today + timedelta(days=8)) == 0  # the round is over
+    assert inbox.all() == []
+
+
+def test_a_closed_round_reminds_nobody(app, team, inbox, runner, login_as):
+    today = date.today()
+    round_id = _start_round(app, team.admin.id, today, today + timedelta(days=3))
+    assert login_as(team.admin).post(f"/rounds/{round_id}/close").status_code == 303
+    inbox.clear()
+    assert runner.invoke(args=["remind"]).exit_code == 0
+    assert inbox.all() == []

@@ -73,6 +73,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(people_bp)
     app.register_blueprint(profile_bp)
+    from .rounds import bp as rounds_bp
+
+    app.register_blueprint(rounds_bp)
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(SecurityError, refuse_unknown_host)
     app.register_error_handler(Refusal, refuse)

@@ -254,4 +254,10 @@ def fill_demo() -> list[tuple[str, str, str, str]]:
     planning.plan_conversation(p["liam"], employee_id=p["liam"].id, manager_id=None,
                                     scheduled_at=_at(today + timedelta(days=7), 14), place="Room 3",
                                     purpose="First progress conversation after the trial period.")
+
+    # This year's round, for everyone: some planned, some under way, some still to plan.
+    from .rounds.service import start_round
+
+    start_round(p["hanna"], name=f"Voortgangsgesprekken {today.year}", starts_on=today - timedelta(days=30),
+                ends_on=today + timedelta(days=60))
     return accounts

@@ -67,6 +67,29 @@ CONVERSATION_ERRORS = {
     "invalid": _l("This could not be saved."),
 }
 
+# Where a person of a round is (vocabulary.RoundState): to plan, or the conversation's status.
+ROUND_STATE_NAMES = {"to_plan": _l("To plan"), **STATUS_NAMES}
+ROUND_SCOPE_NAMES = {"everyone": _l("Everyone"), "team": _l("A team"), "chosen": _l("Chosen people")}
+
+ROUND_ERRORS = {
+    "round_name_missing": _l("Enter a name for the round, for example Spring 2027."),
+    "round_name_too_long": _l("Use at most %(max)d characters for the name."),
+    "round_start_missing": _l("Enter the first day of the round."),
+    "round_end_missing": _l("Enter the last day of the round."),
+    "round_period_order": _l("The last day cannot be before the first day."),
+    "round_period_long": _l("A round lasts at most two years: check the dates."),
+    "round_template_unknown": _l("Choose a question list."),
+    "round_team_not_allowed": _l("You can start a round for your own team only."),
+    "round_team_unknown": _l("Choose a manager whose team takes part."),
+    "round_people_not_allowed": _l("Choose people from the list."),
+    "round_people_missing": _l("Choose the people who take part."),
+    "round_empty": _l("Nobody would take part in this round. Choose a team or people with someone in it."),
+    "round_planned_already": _l("A conversation with this person is already planned in this round."),
+    "round_outside_period": _l("Choose a date within the round: from %(start)s until %(end)s."),
+    "round_closed": _l("This round is closed and can no longer be changed."),
+    "round_close_not_allowed": _l("Only an administrator or the manager who runs this round can close it."),
+}
+
 FLAG_NAMES = {
     "no_conversation_this_year": _l("No completed conversation in the last 12 months"),
     "evaluation_overdue": _l("Next evaluation overdue"),
@@ -127,7 +150,7 @@ TEMPLATE_ERRORS = {
     "delete_default": _l("The default template cannot be deleted. Make another template the default first."),
 }
 
-ERRORS = {**PEOPLE_ERRORS, **TEMPLATE_ERRORS, **CONVERSATION_ERRORS}
+ERRORS = {**PEOPLE_ERRORS, **TEMPLATE_ERRORS, **CONVERSATION_ERRORS, **ROUND_ERRORS}
 
 # The audit trail of a conversation (conversations/changes.py: Event actions).
 AUDIT_ACTIONS = {
@@ -162,6 +185,8 @@ LABELS = {
     "DECISION_NAMES": DECISION_NAMES,
     "NEXT_STEPS": NEXT_STEPS,
     "FLAG_NAMES": FLAG_NAMES,
+    "ROUND_STATE_NAMES": ROUND_STATE_NAMES,
+    "ROUND_SCOPE_NAMES": ROUND_SCOPE_NAMES,
     "AUDIT_ACTIONS": AUDIT_ACTIONS,
     "READER_CAPACITIES": READER_CAPACITIES,
     "READ_FORMS": READ_FORMS,

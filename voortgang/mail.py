@@ -336,6 +336,45 @@ def due_reminders(today: date) -> int:
                         lambda: _("An agreement is overdue"),
                         agreement=agreement, conversation=conversation,
                         link=public_url("conversations.phase", conversation_id=conversation.id, phase=Phase.AGREEMENTS))
+
+    sent += _round_reminders(today)
+    return sent
+
+
+# A round's reminders to managers with people still to plan (each once per round and
+# manager): once a week while more than ROUND_ENDING_DAYS are left (`round_week_<n>`, the
+# n-th week since the round's first day), then once that it ends soon (`round_ending`).
+ROUND_ENDING_DAYS = 7
+
+
+def round_week_kind(round_, today: date) -> str:
+    return f"round_week_{(today - round_.starts_on).days // 7}"
+
+
+def _round_reminders(today: date) -> int:
+    from .models import Round
+    from .rounds.service import to_plan_by_manager
+
+    due = to_plan_by_manager()
+    if not due:
+        return 0
+    rounds = {r.id: r for r in db.session.scalars(select(Round).where(Round.id.in_({r for r, _m, _n in due})))}
+    managers = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({m for _r, m, _n in due})))}
+    sent = 0
+    for round_id, manager_id, number in sorted(due):
+        round_, manager = rounds[round_id], managers[manager_id]
+        if not round_.starts_on <= today <= round_.ends_on:
+            continue
+        link = public_url("rounds.show", round_id=round_.id)
+        if (round_.ends_on - today).days <= ROUND_ENDING_DAYS:
+            sent += _remind("round_ending", round_.id, manager, "reminder_round_ending",
+                            lambda round_=round_: _("Round %(name)s ends soon: conversations still to plan",
+                                                    name=round_.name),
+                            round=round_, count=number, link=link)
+        else:
+            sent += _remind(round_week_kind(round_, today), round_.id, manager, "reminder_round",
+                            lambda round_=round_: _("Round %(name)s: conversations still to plan", name=round_.name),
+                            round=round_, count=number, link=link)
     return sent
 
 

@@ -41,6 +41,25 @@ class Status(StrEnum):
 OPEN_STATUSES = (Status.PLANNED, Status.IN_PROGRESS, Status.AWAITING_SIGNATURES)
 
 
+class RoundState(StrEnum):
+    """Where a person of a round is: to plan, or the status of the conversation that
+    belongs to the round (rounds/service.py)."""
+
+    TO_PLAN = "to_plan"
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    AWAITING_SIGNATURES = "awaiting_signatures"
+    COMPLETED = "completed"
+
+
+class RoundScope(StrEnum):
+    """Who a round takes in when it starts."""
+
+    EVERYONE = "everyone"  # every active person
+    TEAM = "team"  # one manager's active reports
+    CHOSEN = "chosen"  # the people chosen on the form
+
+
 class Owner(StrEnum):
     """Who carries out an agreement."""
 
@@ -74,6 +93,8 @@ class Decision(StrEnum):
 PHASES = tuple(Phase)
 ROLES = tuple(Role)
 STATUSES = tuple(Status)
+ROUND_STATES = tuple(RoundState)
+ROUND_SCOPES = tuple(RoundScope)
 AGREEMENT_OWNERS = tuple(Owner)
 AGREEMENT_STATUSES = tuple(AgreementStatus)
 REVIEW_RATINGS = tuple(Rating)

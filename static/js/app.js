@@ -141,6 +141,22 @@
     }
   });
 
+  // A round's page after planning from one of its rows (the whole #round-content was
+  // swapped, the form with it): focus the field that was refused, or else the message
+  // saying what was planned.
+  var plannedFromRound = false;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    plannedFromRound = !!(event.detail.elt && event.detail.elt.matches && event.detail.elt.matches("form.plan-row"));
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!plannedFromRound) return;
+    plannedFromRound = false;
+    var content = document.getElementById("round-content");
+    if (!content) return;
+    var target = content.querySelector("[aria-invalid=true]") || content.querySelector("#round-planned");
+    if (target) target.focus();
+  });
+
   // --- The live view ----------------------------------------------------------------
   // #live polls for the other participant's changes; the reply carries out-of-band
   // pieces. A piece that holds the focus or text this person has not saved is never

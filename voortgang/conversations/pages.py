@@ -75,6 +75,9 @@ def render_page(conversation: Conversation, phase: str, status: int = 200, **ext
     """The phase as a full page, or as the fragment htmx swaps in place."""
     if not is_htmx():
         extra.setdefault("handed_over", handed_over(conversation))
+        from ..rounds.service import rounds_of
+
+        extra.setdefault("rounds", rounds_of(conversation))
         if current_user.is_admin:  # administrators see who changed what, when
             from ..records.trail import changes_of
 

@@ -48,8 +48,10 @@ def plan_conversation(
     place: str = "",
     purpose: str = "",
     follows_id: int | None = None,
+    template_id: int | None = None,
 ) -> Conversation:
-    """Plan a conversation; snapshot the default template's questions."""
+    """Plan a conversation; snapshot the questions of the template (by default the
+    default template; a round names its own)."""
     employee = db.session.get(User, employee_id)
     if employee is None or not employee.active:
         raise Invalid("employee_unknown")
@@ -90,7 +92,8 @@ def plan_conversation(
         purpose=purpose.strip(),
         follows=follows,
     )
-    for question in default_template().questions:
+    template = db.session.get(Template, template_id) if template_id is not None else None
+    for question in (template or default_template()).questions:
         conversation.questions.append(
             ConversationQuestion(
                 phase=question.phase,

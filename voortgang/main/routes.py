@@ -18,8 +18,9 @@ from . import bp
 @login_required
 def index():
     from ..records.service import needs_attention
+    from ..rounds.service import next_steps
 
-    return render_template("main/index.html", needs=needs_attention(current_user))
+    return render_template("main/index.html", needs=needs_attention(current_user), rounds=next_steps(current_user))
 
 
 @bp.get("/healthz")

@@ -1,7 +1,7 @@
 """The domain model, one module per part (described in docs/architecture.md, section 5):
 `people.py`, `conversation.py` (templates, conversations, answers, talking points,
 agreements), `activity.py` (preparation, audit trail, presence, reminders, outbox, read
-log). Import every model from here: `from voortgang.models import Conversation`."""
+log), `rounds.py` (rounds and their people). Import every model from here: `from voortgang.models import Conversation`."""
 from ..vocabulary import (  # noqa: F401  (the tuples are imported from here too)
     AGREEMENT_OWNERS,
     AGREEMENT_STATUSES,
@@ -30,6 +30,10 @@ from .conversation import (  # noqa: F401
     TalkingPoint,
     Agreement,
     AgreementReview,
+)
+from .rounds import (  # noqa: F401
+    Round,
+    RoundPerson,
 )
 from .people import (  # noqa: F401
     new_session_token,

@@ -34,6 +34,7 @@ from ..models import (
     PreparationShare,
     Presence,
     RecordRead,
+    RoundPerson,
     SentReminder,
     TalkingPoint,
     User,
@@ -177,6 +178,9 @@ def erase_conversations(ids: Sequence[int]) -> int:
             session.execute(delete(model).where(model.conversation_id.in_(chunk)), execution_options=plain)
         session.execute(update(Conversation).where(Conversation.follows_id.in_(chunk))
                         .values(follows_id=None), execution_options=plain)
+        # A closed round keeps the person's frozen state, without the erased conversation.
+        session.execute(update(RoundPerson).where(RoundPerson.conversation_id.in_(chunk))
+                        .values(conversation_id=None), execution_options=plain)
         deleted += session.execute(delete(Conversation).where(Conversation.id.in_(chunk)),
                                    execution_options=plain).rowcount
     session.expire_all()
