@@ -1,12 +1,9 @@
 """Views of the overview and the personal record: parse, ask the service, render."""
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from datetime import date
 
-from flask import Response, abort, jsonify, render_template, request, stream_with_context
+from flask import abort, jsonify, render_template, request
 from flask_babel import format_number, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,7 +11,7 @@ from flask_login import current_user
 from ..conversations import access
 from ..labels import FLAG_NAMES, STATUS_NAMES
 from ..extensions import db
-from ..web import pdf_response, signed_in_only
+from ..web import csv_response, pdf_response, signed_in_only
 from . import agreements as agreements_service
 from . import bp, document, reads, service
 from . import overview as overview_service
@@ -69,33 +66,13 @@ def overview():
                            **_teams())
 
 
-def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    # A spreadsheet runs cells that start with these as formulas: keep them text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_lines(rows) -> Iterator[str]:
-    """The CSV, a few hundred rows per piece: the whole organisation never sits in memory."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("Name"), _("Email"), _("Manager"), _("Last completed conversation"),
-                     _("Current status"), _("Next evaluation"), _("Open agreements"),
-                     _("Overdue agreements"), _("Needs attention")])
-    for n, row in enumerate(rows, start=1):
-        writer.writerow([_csv_cell(v) for v in (
-            row.name, row.email, row.manager_name,
+def _overview_cells(row) -> list:
+    return [row.name, row.email, row.manager_name,
             row.last_completed.date().isoformat() if row.last_completed else "",
             STATUS_NAMES[row.current_status] if row.current_status else "",
             row.next_evaluation.isoformat() if row.next_evaluation else "",
             row.open_agreements, row.overdue_agreements,
-            "; ".join(str(FLAG_NAMES[f]) for f in row.flags),
-        )])
-        if n % overview_service.CSV_CHUNK == 0:
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue()
+            "; ".join(str(FLAG_NAMES[f]) for f in row.flags)]
 
 
 @bp.get("/overview.csv")
@@ -103,11 +80,10 @@ def overview_csv():
     """Every row of the overview with its filters and sort, streamed (one statement, read in chunks)."""
     if not may_see_overview():
         abort(404)
-    lines = _csv_lines(overview_service.all_rows(current_user, _filters()))
-    response = Response(stream_with_context(lines), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="voortgang-overview-{date.today().isoformat()}.csv"'
-    return response
+    header = [_("Name"), _("Email"), _("Manager"), _("Last completed conversation"), _("Current status"),
+              _("Next evaluation"), _("Open agreements"), _("Overdue agreements"), _("Needs attention")]
+    return csv_response(header, overview_service.all_rows(current_user, _filters()), _overview_cells,
+                        f"voortgang-overview-{date.today().isoformat()}.csv")
 
 
 @bp.get("/overview/agreements")

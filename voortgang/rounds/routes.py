@@ -2,11 +2,7 @@
 only; everyone else gets 404 on every route (no hint that rounds exist)."""
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
-
-from flask import Response, abort, jsonify, redirect, render_template, request, stream_with_context, url_for
+from flask import abort, jsonify, redirect, render_template, request, url_for
 from babel.numbers import get_group_symbol
 from flask_babel import format_number, get_locale
 from flask_babel import gettext as _
@@ -20,7 +16,7 @@ from ..labels import ROUND_STATE_NAMES
 from ..models import Conversation
 from ..records.paging import page_number
 from ..vocabulary import RoundScope
-from ..web import parse_int
+from ..web import csv_response, parse_int
 from . import bp, service
 from .forms import RoundForm
 
@@ -174,34 +170,16 @@ def export(round_id: int):
     return response
 
 
-def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    # A spreadsheet runs cells that start with these as formulas: keep them text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_lines(rows) -> Iterator[str]:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("Name"), _("Email"), _("Manager"), _("State"), _("Date"), _("Conversation")])
-    for n, row in enumerate(rows, start=1):
-        writer.writerow([_csv_cell(v) for v in (
-            row.name, row.email, row.manager_name, ROUND_STATE_NAMES[row.state],
+def _round_cells(row) -> list:
+    return [row.name, row.email, row.manager_name, ROUND_STATE_NAMES[row.state],
             row.scheduled_at.astimezone(service.zone()).strftime("%Y-%m-%d %H:%M") if row.scheduled_at else "",
-            row.conversation_id or "")])
-        if n % service.CSV_CHUNK == 0:
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue()
+            row.conversation_id or ""]
 
 
 @bp.get("/<int:round_id>/export.csv")
 def export_csv(round_id: int):
     """Every person of the viewer's part of the round, with state and conversation."""
     round_ = service.get_visible(current_user, round_id)
-    response = Response(stream_with_context(_csv_lines(service.all_people(round_, current_user))),
-                        mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="voortgang-round-{round_.id}.csv"'
-    return response
+    header = [_("Name"), _("Email"), _("Manager"), _("State"), _("Date"), _("Conversation")]
+    return csv_response(header, service.all_people(round_, current_user), _round_cells,
+                        f"voortgang-round-{round_.id}.csv")
