@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import Agreement, AuditEvent, Conversation, ConversationQuestion, Template, User
 from ..vocabulary import OPEN_STATUSES, AgreementStatus, Status
 from .access import may_view
+from ..records.facts import refresh_facts
 from .changes import MAX_TEXT_LENGTH, Event, audit, record_change, without_nul
 
 MAX_PLACE_LENGTH = 200
@@ -111,6 +112,7 @@ def plan_conversation(
     db.session.add(conversation)
     db.session.flush()
     audit(actor.id, conversation.id, conversation.revision, Event("conversation.planned", "conversation", conversation.id))
+    refresh_facts([employee.id])  # it may be the person's latest open conversation now
     mail.conversation_planned(conversation, actor)  # queued in this transaction
     return conversation
 

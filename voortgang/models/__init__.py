@@ -30,6 +30,7 @@ from .conversation import (  # noqa: F401
     TalkingPoint,
     Agreement,
     AgreementReview,
+    PersonFacts,
 )
 from .people import (  # noqa: F401
     new_session_token,

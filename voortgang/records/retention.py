@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 
 from ..database import utcnow, writing
 from ..extensions import db
+from .facts import refresh_facts
 from ..models import (
     Agreement,
     AgreementReview,
@@ -30,6 +31,7 @@ from ..models import (
     AuditEvent,
     Conversation,
     ConversationQuestion,
+    PersonFacts,
     Preparation,
     PreparationShare,
     Presence,
@@ -154,7 +156,9 @@ def erase_conversations(ids: Sequence[int]) -> int:
     """
     deleted = 0
     session = db.session
+    people: set[int] = set()  # whose stored facts change (records/facts.py)
     for chunk in _chunks(sorted(set(ids))):
+        people.update(session.scalars(select(Conversation.employee_id).where(Conversation.id.in_(chunk))))
         questions = select(ConversationQuestion.id).where(ConversationQuestion.conversation_id.in_(chunk))
         agreements = select(Agreement.id).where(Agreement.conversation_id.in_(chunk))
         plain = {"synchronize_session": False}
@@ -177,8 +181,13 @@ def erase_conversations(ids: Sequence[int]) -> int:
             session.execute(delete(model).where(model.conversation_id.in_(chunk)), execution_options=plain)
         session.execute(update(Conversation).where(Conversation.follows_id.in_(chunk))
                         .values(follows_id=None), execution_options=plain)
+        session.execute(update(PersonFacts).where(PersonFacts.current_id.in_(chunk))
+                        .values(current_id=None), execution_options=plain)
         deleted += session.execute(delete(Conversation).where(Conversation.id.in_(chunk)),
                                    execution_options=plain).rowcount
+    # A follow-up erased without the conversation it followed makes that one's open
+    # agreements current again: recompute the people's stored facts.
+    refresh_facts(people)
     session.expire_all()
     return deleted
 
