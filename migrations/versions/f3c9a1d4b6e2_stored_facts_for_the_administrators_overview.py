@@ -67,7 +67,7 @@ def upgrade():
     )
     with op.batch_alter_table('agreements', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_current', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.create_index('ix_agreements_current_due', ['is_current', 'due', 'conversation_id'], unique=False)
+        batch_op.create_index('ix_agreements_current_due', ['is_current', 'due', 'owner', 'conversation_id'], unique=False)
     op.execute(CURRENT)
     op.execute(FACTS)
 

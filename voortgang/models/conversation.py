@@ -260,7 +260,7 @@ class Agreement(db.Model):
         _enum_check("owner", AGREEMENT_OWNERS),
         _enum_check("status", AGREEMENT_STATUSES),
         Index("ix_agreements_conversation_status_due", "conversation_id", "status", "due"),
-        Index("ix_agreements_current_due", "is_current", "due", "conversation_id"),
+        Index("ix_agreements_current_due", "is_current", "due", "owner", "conversation_id"),
         CheckConstraint(
             "decision IS NULL OR decision IN ('closed', 'carried', 'dropped')", name="decision_valid"
         ),
