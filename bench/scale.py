@@ -197,7 +197,8 @@ def pages_for(role: str, ids: dict) -> list[str]:
     overview = [f"/overview{v}" for v in OVERVIEW_VARIANTS]
     if role == "administrator":
         overview.append(f"/overview?team={ids['team']}")
-        pages += ["/admin/people/", "/conversations/new"]
+        pages += ["/admin/people/", "/admin/people/?page=2", "/admin/people/?q=an", "/conversations/new",
+                  "/conversations/new?q=an", f"/conversations/new?employee={ids['employee']}"]
     agreements = [f"/overview/agreements{v}" for v in AGREEMENT_VARIANTS]
     if role == "administrator":
         agreements.append(f"/overview/agreements?team={ids['team']}")
