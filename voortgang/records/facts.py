@@ -99,7 +99,11 @@ def refresh_facts(employee_ids: Iterable[int | None]) -> None:
         has_conversations = select(Conversation.id).where(Conversation.employee_id == User.id).exists()
         db.session.execute(insert(PersonFacts).from_select(
             ["employee_id", *facts], select(User.id, *facts.values()).where(User.id.in_(chunk), has_conversations)))
-    db.session.expire_all()
+    for loaded in list(db.session.identity_map.values()):  # (the UPDATEs above bypassed them)
+        if isinstance(loaded, Agreement):
+            db.session.expire(loaded, ["is_current"])
+        elif isinstance(loaded, PersonFacts):
+            db.session.expire(loaded)
 
 
 def rebuild_facts() -> int:

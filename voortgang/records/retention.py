@@ -23,7 +23,6 @@ from sqlalchemy import delete, func, insert, or_, select, update
 
 from ..database import utcnow, writing
 from ..extensions import db
-from .facts import refresh_facts
 from ..models import (
     Agreement,
     AgreementReview,
@@ -40,6 +39,7 @@ from ..models import (
     TalkingPoint,
     User,
 )
+from .facts import refresh_facts
 
 CHUNK = 500  # ids per statement: far below any database's limit of parameters
 # Reminders name a conversation or an agreement by id (mail.py: due_reminders).
