@@ -45,9 +45,11 @@ def plannable_employees(actor: User, query: str = "", include: Iterable[int | No
     rows = db.session.execute(active.add_columns(func.count().over())
                               .order_by(func.lower(User.name), User.id).limit(CHOICES)).all()
     people, total = [person for person, _total in rows], rows[0][1] if rows else 0
-    wanted = set(_ids(include)) - {person.id for person in people}
-    if wanted:
-        people += db.session.scalars(select(User).where(User.active.is_(True), User.id.in_(wanted))).all()
+    wanted = _ids(include)
+    if wanted:  # (read even when they are among the first: the same statements at any size)
+        shown = {person.id for person in people}
+        people += [person for person in db.session.scalars(select(User).where(User.active.is_(True), User.id.in_(wanted)))
+                   if person.id not in shown]
         people.sort(key=lambda person: (person.name.lower(), person.id))
     return people, total
 
