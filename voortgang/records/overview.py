@@ -5,10 +5,13 @@ organisation of ten thousand.
 Each fact of a person (their last completed conversation, the one under way, their open
 agreements) is a correlated subquery that starts from that person's conversations on
 an index (`ix_conversations_employee_status`, `ix_conversations_follows_status`,
-`ix_agreements_conversation_status_due`). A page is two statements: the page's person
-ids with the whole list's length (`count(*) OVER ()`), computing only what the filters
-and the sort need; then every fact for those (at most 50) people. The CSV is one
-statement with every fact for everyone, read in chunks (`yield_per`).
+`ix_agreements_conversation_status_due`): `facts.latest`, `facts.current_agreements`.
+A page is two statements: the page's person ids with the whole list's length
+(`count(*) OVER ()`), computing only what the filters and the sort need; then every fact
+for those (at most 50) people. For an administrator (the whole organisation) the first
+statement reads the stored facts instead (`person_facts`, kept by
+`facts.refresh_facts` from the same subqueries). The CSV is one statement with every
+fact for everyone, read in chunks (`yield_per`).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..models import Agreement, Conversation, PersonFacts, User
 from . import service
+from .facts import current_agreements, latest
 from .paging import PAGE_SIZE, Page, fetch_page
 from ..vocabulary import OPEN_STATUSES, AgreementStatus, Status
 from .service import DUE_SOON, YEARLY, taken_up
@@ -89,20 +93,6 @@ def _scope(viewer: User):
     return true() if viewer.is_admin else Conversation.manager_id == viewer.id
 
 
-def _latest(column, statuses: tuple[str, ...], viewer: User):
-    """`column` of the person's latest conversation with one of these statuses."""
-    status = Conversation.status == statuses[0] if len(statuses) == 1 else Conversation.status.in_(statuses)
-    return (select(column).where(Conversation.employee_id == User.id, status, _scope(viewer))
-            .order_by(Conversation.scheduled_at.desc(), Conversation.id.desc()).limit(1).scalar_subquery())
-
-
-def _current_agreements(viewer: User, *conditions):
-    return (select(func.count(Agreement.id)).select_from(Conversation)
-            .join(Agreement, Agreement.conversation_id == Conversation.id)
-            .where(Conversation.employee_id == User.id, Conversation.status == Status.COMPLETED, _scope(viewer),
-                   Agreement.status == AgreementStatus.OPEN, ~taken_up(), *conditions))
-
-
 class Facts:
     """The column expressions of one viewer's overview."""
 
@@ -110,13 +100,13 @@ class Facts:
         self.viewer = viewer
         self.today = service.today()
         self.year_ago = datetime.now().astimezone() - YEARLY
-        completed = (Status.COMPLETED,)
-        self.last_at = _latest(Conversation.scheduled_at, completed, viewer)
-        self.next_evaluation = _latest(Conversation.next_evaluation, completed, viewer)
-        self.current_status = _latest(Conversation.status, OPEN_STATUSES, viewer)
-        self.current_at = _latest(Conversation.scheduled_at, OPEN_STATUSES, viewer)
-        self.open_count = _current_agreements(viewer).scalar_subquery()
-        self.overdue_count = _current_agreements(viewer, Agreement.due < self.today).scalar_subquery()
+        completed, scope = (Status.COMPLETED,), _scope(viewer)
+        self.last_at = latest(Conversation.scheduled_at, completed, scope)
+        self.next_evaluation = latest(Conversation.next_evaluation, completed, scope)
+        self.current_status = latest(Conversation.status, OPEN_STATUSES, scope)
+        self.current_at = latest(Conversation.scheduled_at, OPEN_STATUSES, scope)
+        self.open_count = current_agreements(func.count(Agreement.id), scope)
+        self.overdue_count = current_agreements(func.count(Agreement.id), scope, Agreement.due < self.today)
 
     def people(self, filters: Filters):
         """Conditions on User: who is in the list."""
