@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
-from flask_babel import format_number, get_locale, refresh
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
@@ -73,7 +73,7 @@ def index():
     template = "people/_list.html" if is_htmx() else "people/index.html"
     erase_after = {due.person_id: due.erase_after for due in retention.leavers(counts=False)}
     response = make_response(render_template(template, page=page, people=page.items, query=query,
-                                             erase_after=erase_after, now=utcnow(), format_number=format_number))
+                                             erase_after=erase_after, now=utcnow()))
     response.headers["Vary"] = "HX-Request"
     return response
 
