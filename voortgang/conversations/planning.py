@@ -59,14 +59,16 @@ def _ids(values: Iterable[int | None]) -> list[int]:
     return [value for value in values if value is not None and 0 < value < 2**31]
 
 
-def possible_managers(include: Iterable[int | None] = ()) -> list[User]:
-    """Whom an administrator is offered as the manager: the active people who manage
-    someone active, and the people in `include` (the one chosen or pre-selected). Any
-    active person is still accepted (plan_conversation decides), only not listed."""
+def possible_managers(include: Iterable[int | None] = ()) -> list:
+    """Whom an administrator is offered as the manager, as rows of (id, name): the active
+    people who manage someone active, and the people in `include` (the one chosen or
+    pre-selected). Any active person is still accepted (plan_conversation decides), only
+    not listed."""
     report = aliased(User)
     manages = select(report.id).where(report.manager_id == User.id, report.active.is_(True)).exists()
     wanted = _ids(include)
-    return list(db.session.scalars(select(User).where(User.active.is_(True), or_(manages, User.id.in_(wanted)))
+    return list(db.session.execute(select(User.id, User.name)
+                                   .where(User.active.is_(True), or_(manages, User.id.in_(wanted)))
                                    .order_by(func.lower(User.name), User.id)))
 
 
