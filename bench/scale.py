@@ -133,6 +133,11 @@ def prepare(app, args, log):
             conversations = args.conversations if args.conversations is not None else args.people * 10
             org = fill(args.people, conversations, audit_per_conversation=args.audit, log=log)
             log(f"filled in {time.perf_counter() - started:.1f} s: {org.counts}")
+            from voortgang.records.facts import rebuild_facts
+
+            started = time.perf_counter()
+            rebuild_facts()  # the rows went in around the app's writes, which keep them
+            log(f"stored facts computed in {time.perf_counter() - started:.1f} s")
         from voortgang.database import writing
         from voortgang.statistics import analyze
 
@@ -192,7 +197,8 @@ def pages_for(role: str, ids: dict) -> list[str]:
     overview = [f"/overview{v}" for v in OVERVIEW_VARIANTS]
     if role == "administrator":
         overview.append(f"/overview?team={ids['team']}")
-        pages += ["/admin/people/", "/conversations/new"]
+        pages += ["/admin/people/", "/admin/people/?page=2", "/admin/people/?q=an", "/conversations/new",
+                  "/conversations/new?q=an", f"/conversations/new?employee={ids['employee']}"]
     agreements = [f"/overview/agreements{v}" for v in AGREEMENT_VARIANTS]
     if role == "administrator":
         agreements.append(f"/overview/agreements?team={ids['team']}")

@@ -2,12 +2,13 @@
 agreements, the status flow and sign-off, export."""
 import re
 from datetime import datetime
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
 from voortgang.extensions import db
-from voortgang.models import Answer, AuditEvent, Conversation, TemplateQuestion
+from voortgang.models import Answer, AuditEvent, Conversation, TemplateQuestion, User
 from voortgang.database import writing
 
 from .helpers import HX, plan, planned, question_ids, save
@@ -369,3 +370,61 @@ def test_autosave_reply_carries_status_and_progress_only_when_they_change(app, t
     assert 'value="2"' in second
     emptied = save(eva, conversation_id, qid, "", 2).get_data(as_text=True)  # no longer answered
     assert 'id="stepper"' in emptied
+
+
+def employee_options(page: str) -> dict[str, str]:
+    """The employee select's options: {value: label} (the placeholder included)."""
+    select_html = page.split('<select id="employee"', 1)[1].split("</select>", 1)[0]
+    return dict(re.findall(r'<option[^>]*value="([^"]*)"[^>]*>([^<]*)</option>', select_html))
+
+
+def selected_employee(page: str) -> str | None:
+    select_html = page.split('<select id="employee"', 1)[1].split("</select>", 1)[0]
+    match = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', select_html)
+    return (match.group(1) or match.group(2) or None) if match else None
+
+
+def test_an_administrator_finds_the_employee_among_many_without_javascript(app, team, login_as):
+    from .test_people import add_many
+
+    add_many(app, 80, name="Zoe")  # after the team in the alphabet
+    with app.app_context():
+        zoe_79 = db.session.scalar(select(User.id).where(User.email == "zoe079@example.org"))
+    admin = login_as(team.admin)
+    page = admin.get("/conversations/new").get_data(as_text=True)
+    options = employee_options(page)
+    assert len(options) == 51 and options[""] == "Choose a person"  # 50 people and the placeholder
+    assert 'method="get"' in page and 'name="q"' in page
+    assert "first 50 of 85 people" in page
+    assert selected_employee(page) == str(team.admin.id)  # as before: oneself pre-selected
+    # A search narrows the list (a plain GET form); one match is chosen.
+    page = admin.get("/conversations/new?q=zoe%20079").get_data(as_text=True)
+    assert list(employee_options(page).values()) == ["Choose a person", "Zoe 079"]
+    assert selected_employee(page) == str(zoe_79) and 'value="zoe 079"' in page
+    page = admin.get("/conversations/new?q=zoe%2007").get_data(as_text=True)
+    assert len(employee_options(page)) == 11 and "10 people found" in page and selected_employee(page) is None
+    assert "Nobody matches this search." in admin.get("/conversations/new?q=nobody").get_data(as_text=True)
+    # A link pre-selects someone beyond the first 50.
+    page = admin.get(f"/conversations/new?employee={zoe_79}").get_data(as_text=True)
+    assert selected_employee(page) == str(zoe_79) and employee_options(page)[str(zoe_79)] == "Zoe 079"
+    assert admin.get("/conversations/new?employee=99999999999999999999999").status_code == 200
+    # The form posts the same fields as before, for anyone active.
+    with app.app_context(), writing():
+        db.session.execute(User.__table__.update().where(User.email.like("zoe%")).values(manager_id=team.mia.id))
+    response = plan(admin, SimpleNamespace(id=zoe_79))
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    # A manager chooses among their team in a select, without the search.
+    page = login_as(team.mia).get("/conversations/new?q=zoe").get_data(as_text=True)
+    assert 'name="q"' not in page and len(employee_options(page)) == 83  # Mia, Eva, 80 Zoes, placeholder
+
+
+def test_the_overview_and_the_people_page_link_to_planning_for_the_person(app, team, login_as):
+    admin = login_as(team.admin)
+    link = f'href="/conversations/new?employee={team.tom.id}"'
+    assert link in admin.get(f"/admin/people/{team.tom.id}").get_data(as_text=True)
+    overview = admin.get("/overview").get_data(as_text=True)
+    assert link in overview and 'aria-label="Plan a conversation with Tom"' in overview
+    page = admin.get(f"/conversations/new?employee={team.tom.id}").get_data(as_text=True)
+    assert selected_employee(page) == str(team.tom.id)
+    planned(admin, team.tom)  # once something is under way, its status shows instead
+    assert link not in admin.get("/overview").get_data(as_text=True)

@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, text
 from voortgang.database import writing
 from voortgang.extensions import db
 from voortgang.models import Agreement, Conversation, User
+from voortgang.records.facts import rebuild_facts
 
 from .helpers import counting_statements
 
@@ -104,6 +105,7 @@ def build(app, people, *, big_team: int = 57, seed: int = 7) -> tuple[Org, objec
         db.session.execute(insert(Conversation), conversations)
         db.session.execute(insert(Agreement), agreements)
         sync_sequences("users", "conversations", "agreements")
+        rebuild_facts()  # rows inserted around the app's writes, which keep the stored facts
     org.agreements = {a["id"]: a for a in agreements}
     return org, admin, mia, max_
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from voortgang.auth.service import make_password_token
+from voortgang.database import writing
 from voortgang.errors import Invalid
 from voortgang.extensions import db
 from voortgang.models import User
@@ -146,6 +147,44 @@ def test_search_answers_htmx_with_the_list_fragment(org, admin):
     assert "HX-Request" in response.headers["Vary"]
     assert "<html" in admin.get("/admin/people/?q=mia").get_data(as_text=True)
 
+
+
+def add_many(app, count: int, *, name="Person", active=lambda n: True) -> None:
+    """`count` people inserted at once (with the columns create_user sets)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    with app.app_context(), writing():
+        db.session.execute(insert(User), [
+            {"email": f"{name.lower()}{n:03}@example.org", "name": f"{name} {n:03}", "is_admin": False,
+             "locale": "en", "active": active(n), "session_token": f"bulk{name}{n}",
+             "created_at": datetime.now(UTC)} for n in range(count)])
+
+
+def test_the_list_shows_50_a_page_with_the_total_and_links_that_keep_the_search(app, org, admin):
+    add_many(app, 120, active=lambda n: n % 10 != 0)  # 12 of them deactivated: listed last
+    first = admin.get("/admin/people/").get_data(as_text=True)
+    assert "Everybody (124)" in first
+    names = re.findall(r'<a href="/admin/people/\d+">([^<]+)</a>', first)
+    assert len(names) == 50 and names[:4] == ["Eva", "Hanna", "Mia", "Person 001"]
+    assert '<nav class="pagination" aria-label="Pages of the list of people">' in first
+    assert "Page 1 of 3" in first and 'aria-current="page"' in first
+    seen = []
+    for number in (1, 2, 3):
+        page = admin.get(f"/admin/people/?page={number}").get_data(as_text=True)
+        seen += re.findall(r'<a href="/admin/people/(\d+)">', page)
+    assert len(seen) == len(set(seen)) == 124
+    last = admin.get("/admin/people/?page=3").get_data(as_text=True)
+    assert last.count('class="inactive"') == 12 and "Person 110" in last  # the deactivated ones, last
+    assert admin.get("/admin/people/?page=999").get_data(as_text=True).count('class="inactive"') == 12
+    # A search narrows the list and its total; the page links keep it.
+    found = admin.get("/admin/people/?q=person%200").get_data(as_text=True)
+    assert "found for “person 0”" in found and "100 found" in found
+    assert 'href="/admin/people/?page=2&amp;q=person+0"' in found or 'href="/admin/people/?q=person+0&amp;page=2"' in found
+    second = admin.get("/admin/people/?q=person%200&page=2", headers=HX).get_data(as_text=True)
+    assert "<html" not in second and "Page 2 of 2" in second
+    assert len(re.findall(r'<a href="/admin/people/\d+">', second)) == 50
 
 # --- Adding, with the password link ---------------------------------------------------------
 

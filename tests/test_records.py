@@ -287,12 +287,16 @@ def test_statement_count_does_not_grow_with_people_or_conversations(app, team, l
              f"/people/{manager}/record")
     small = {path: _count_statements(app, admin, path) for path in pages}
     small_boss = {path: _count_statements(app, boss, path) for path in pages}
+    admin_pages = ("/admin/people/", "/admin/people/?q=bulk", "/conversations/new", "/conversations/new?q=p",
+                   f"/conversations/new?employee={person}")
+    small_admin = {path: _count_statements(app, admin, path) for path in admin_pages}
     # The same organisation, a hundred times bigger (people in the boss's team included).
     _bulk(app, 2000, 10_000)
     with app.app_context(), writing():
         db.session.execute(User.__table__.update().where(User.email.like("p%@bulk.example"), User.manager_id.is_(None),
                                                          User.id != manager).values(manager_id=manager))
     assert {path: _count_statements(app, admin, path) for path in pages} == small
+    assert {path: _count_statements(app, admin, path) for path in admin_pages} == small_admin
     assert {path: _count_statements(app, boss, path) for path in pages} == small_boss
 
 

@@ -199,9 +199,11 @@ def remind() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from .records.facts import facts_cli
     from .records.retention import retention_command
 
     app.cli.add_command(retention_command)
+    app.cli.add_command(facts_cli)
     app.cli.add_command(remind)
     app.cli.add_command(demo)
     app.cli.add_command(user_group)

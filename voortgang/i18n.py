@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import current_app, request, session
-from flask_babel import format_date, format_datetime, get_timezone
+from flask_babel import format_date, format_datetime, format_number, get_timezone
 from flask_login import current_user
 
 from .config import LOCALES
@@ -46,3 +46,4 @@ def day(value: date | datetime) -> str:
 
 def init_app(app) -> None:
     app.jinja_env.filters.update(moment=moment, day=day)
+    app.jinja_env.globals["format_number"] = format_number  # "10,000", "10.000"

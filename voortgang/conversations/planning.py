@@ -2,9 +2,11 @@
 open conversations over to an employee's new manager."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
 
 from .. import mail
 from ..database import writes
@@ -13,22 +15,61 @@ from ..extensions import db
 from ..models import Agreement, AuditEvent, Conversation, ConversationQuestion, Template, User
 from ..vocabulary import OPEN_STATUSES, AgreementStatus, Status
 from .access import may_view
+from ..records.facts import refresh_facts
 from .changes import MAX_TEXT_LENGTH, Event, audit, record_change, without_nul
 
 MAX_PLACE_LENGTH = 200
 HANDED_OVER = "conversation.manager_changed"
 
 
-def plannable_employees(actor: User) -> list[User]:
-    """Whom `actor` may plan a conversation for: themselves, their reports; all for an admin."""
-    query = select(User).where(User.active.is_(True)).order_by(User.name)
+# An administrator may plan for anyone: the form offers at most this many people at
+# once, those whose name or e-mail address matches a search (people/service.py: matching).
+CHOICES = 50
+
+
+def plannable_employees(actor: User, query: str = "", include: Iterable[int | None] = ()) -> tuple[list[User], int]:
+    """Whom `actor` may plan a conversation for, as the form offers them, and how many
+    there are in all: themselves and their reports; for an administrator everyone active,
+    of whom the first CHOICES matching `query` are offered, plus the people in `include`
+    (the one chosen or pre-selected)."""
+    from ..people.service import matching
+
+    active = select(User).where(User.active.is_(True))
     if not actor.is_admin:
-        query = query.where((User.id == actor.id) | (User.manager_id == actor.id))
-    return list(db.session.scalars(query))
+        people = list(db.session.scalars(
+            active.where((User.id == actor.id) | (User.manager_id == actor.id)).order_by(User.name)))
+        return people, len(people)
+    condition = matching(query)
+    if condition is not None:
+        active = active.where(condition)
+    rows = db.session.execute(active.add_columns(func.count().over())
+                              .order_by(func.lower(User.name), User.id).limit(CHOICES)).all()
+    people, total = [person for person, _total in rows], rows[0][1] if rows else 0
+    wanted = _ids(include)
+    if wanted:  # (read even when they are among the first: the same statements at any size)
+        shown = {person.id for person in people}
+        people += [person for person in db.session.scalars(select(User).where(User.active.is_(True), User.id.in_(wanted)))
+                   if person.id not in shown]
+        people.sort(key=lambda person: (person.name.lower(), person.id))
+    return people, total
 
 
-def possible_managers() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+def _ids(values: Iterable[int | None]) -> list[int]:
+    """The ids among `values` that can be a row's (from a form or a link: anything)."""
+    return [value for value in values if value is not None and 0 < value < 2**31]
+
+
+def possible_managers(include: Iterable[int | None] = ()) -> list:
+    """Whom an administrator is offered as the manager, as rows of (id, name): the active
+    people who manage someone active, and the people in `include` (the one chosen or
+    pre-selected). Any active person is still accepted (plan_conversation decides), only
+    not listed."""
+    report = aliased(User)
+    manages = select(report.id).where(report.manager_id == User.id, report.active.is_(True)).exists()
+    wanted = _ids(include)
+    return list(db.session.execute(select(User.id, User.name)
+                                   .where(User.active.is_(True), or_(manages, User.id.in_(wanted)))
+                                   .order_by(func.lower(User.name), User.id)))
 
 
 def default_template() -> Template:
@@ -114,6 +155,7 @@ def plan_conversation(
     db.session.add(conversation)
     db.session.flush()
     audit(actor.id, conversation.id, conversation.revision, Event("conversation.planned", "conversation", conversation.id))
+    refresh_facts([employee.id])  # it may be the person's latest open conversation now
     mail.conversation_planned(conversation, actor)  # queued in this transaction
     return conversation
 

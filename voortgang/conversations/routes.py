@@ -71,33 +71,47 @@ def index():
     )
 
 
-def _plan_form() -> PlanForm:
+def _plan_form(employee_id: int | None = None, manager_id: int | None = None, query: str = "") -> PlanForm:
+    """The form with its choices: for an administrator the people matching `query` (at
+    most planning.CHOICES) plus the chosen or pre-selected employee and manager."""
     form = PlanForm()
-    employees = planning.plannable_employees(current_user)
+    if request.method == "POST":
+        employee_id, manager_id = parse_int(request.form.get("employee")), parse_int(request.form.get("manager"))
+    employees, total = planning.plannable_employees(current_user, query, include=(employee_id,))
     form.employee.choices = [("", _("Choose a person"))] + [(u.id, u.name) for u in employees]
-    managers = planning.possible_managers() if current_user.is_admin else []
+    form.employee_total = total
+    managers = planning.possible_managers(include=(manager_id,)) if current_user.is_admin else []
     form.manager.choices = [("", _("The employee's own manager"))] + [(u.id, u.name) for u in managers]
     return form
 
 
 @bp.get("/new")
 def new():
-    form = _plan_form()
-    form.employee.data = parse_int(request.args.get("employee")) or current_user.id
+    query = request.args.get("q", "").strip()[:200] if current_user.is_admin else ""
+    employee_id = parse_int(request.args.get("employee"))
+    if employee_id is None and not query:
+        employee_id = current_user.id
+    manager_id = None
     follows_id = parse_int(request.args.get("follows"))
+    previous = None
     if follows_id:
         # A follow-up: same two people, dated by default on the agreed next evaluation.
         try:
             previous = access.get_visible(current_user, follows_id)
         except NotFound:
             abort(404)
+        employee_id, manager_id = previous.employee_id, previous.manager_id
+    form = _plan_form(employee_id, manager_id, query)
+    form.employee.data = employee_id
+    if employee_id is None and query and len(form.employee.choices) == 2:
+        form.employee.data = form.employee.choices[1][0]  # the one match
+    if previous is not None:
         form.follows.data = str(previous.id)
-        form.employee.data = previous.employee_id
         form.manager.data = previous.manager_id
         if previous.next_evaluation:
             form.scheduled_at.data = datetime.combine(previous.next_evaluation, datetime.min.time()).replace(hour=10)
         form.place.data = previous.place
-    return render_template("conversations/new.html", form=form)
+    return render_template("conversations/new.html", form=form, query=query, choices=planning.CHOICES)
 
 
 @bp.post("/")
@@ -120,7 +134,8 @@ def create():
             error = error_text(refusal)
         else:
             return redirect(url_for("conversations.show", conversation_id=conversation.id), code=303)
-    return render_template("conversations/new.html", form=form, error=error), 422
+    return render_template("conversations/new.html", form=form, error=error, query="",
+                           choices=planning.CHOICES), 422
 
 
 def _contract_post_valid(form: PlanForm) -> bool:

@@ -6,6 +6,7 @@ from ..database import utcnow, writes
 from ..errors import Invalid
 from ..models import Conversation, User
 from ..vocabulary import Role, Status
+from ..records.facts import refresh_facts
 from .access import get_writable
 from .changes import Event, clean_text, record_change
 
@@ -56,6 +57,10 @@ def sign(actor: User, conversation_id: int, comment: str = "") -> Conversation:
     if completed:
         events.append(Event("conversation.completed"))
     record_change(actor, conversation, *events, moves_on=False, withdraws=False)
-    if not completed:
+    if completed:
+        # Its open agreements become current, those it carried on are taken up, it is
+        # the person's last completed conversation: records/facts.py.
+        refresh_facts([conversation.employee_id])
+    else:
         mail.signature_needed(conversation, actor)
     return conversation

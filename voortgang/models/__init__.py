@@ -30,6 +30,7 @@ from .conversation import (  # noqa: F401
     TalkingPoint,
     Agreement,
     AgreementReview,
+    PersonFacts,
 )
 from .rounds import (  # noqa: F401
     Round,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -245,6 +245,10 @@ class Agreement(db.Model):
 
     # In a follow-up, what the pair decided about an agreement carried from before.
     decision: Mapped[str | None] = mapped_column(String(10))
+    # Stored, not decided here: whether it is a current open agreement (open, in a
+    # completed conversation without a completed follow-up), kept by
+    # records/facts.py: refresh_facts in the writes that can change it.
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     conversation: Mapped[Conversation] = relationship(
         back_populates="agreements", foreign_keys=[conversation_id]
@@ -258,6 +262,7 @@ class Agreement(db.Model):
         _enum_check("owner", AGREEMENT_OWNERS),
         _enum_check("status", AGREEMENT_STATUSES),
         Index("ix_agreements_conversation_status_due", "conversation_id", "status", "due"),
+        Index("ix_agreements_current_due", "is_current", "due", "owner", "conversation_id"),
         CheckConstraint(
             "decision IS NULL OR decision IN ('closed', 'carried', 'dropped')", name="decision_valid"
         ),
@@ -286,3 +291,25 @@ class AgreementReview(db.Model):
         _enum_check("role", ROLES),
         _enum_check("rating", REVIEW_RATINGS),
     )
+
+
+class PersonFacts(db.Model):
+    """Each person's facts as the administrator's overview filters and sorts by them,
+    stored (one row per person who has or had a conversation; none means no
+    conversation). Derived from the conversations and agreements by
+    records/facts.py: refresh_facts, in the same write as every change that can move
+    them; never written anywhere else."""
+
+    __tablename__ = "person_facts"
+
+    employee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    # The latest completed conversation (by scheduled time): when, and its next evaluation.
+    last_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_evaluation: Mapped[date | None] = mapped_column(Date)
+    # The latest open conversation (its status is read from it: it moves on without
+    # changing which conversation this is).
+    current_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    # The current open agreements: how many, and the earliest due date among them
+    # ("overdue" is first_due < today, so nothing needs a daily job).
+    open_agreements: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_due: Mapped[date | None] = mapped_column(Date)

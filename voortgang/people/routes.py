@@ -13,6 +13,7 @@ from ..extensions import db
 from ..database import utcnow
 from ..models import User
 from ..records import erasure, retention
+from ..records.paging import page_number
 from ..web import admins_only, is_htmx
 from . import bp, imports, profile_bp, service
 from .forms import ChangePasswordForm, ForgotPasswordForm, ImportForm, LanguageForm, PersonForm
@@ -68,11 +69,11 @@ def _keep_link(user: User) -> str:
 @bp.get("/")
 def index():
     query = request.args.get("q", "").strip()[:200]
-    people = service.search_people(query)
+    page = service.people_page(query, page_number(request.args.get("page")))
     template = "people/_list.html" if is_htmx() else "people/index.html"
     erase_after = {due.person_id: due.erase_after for due in retention.leavers(counts=False)}
-    response = make_response(render_template(template, people=people, query=query, erase_after=erase_after,
-                                             now=utcnow()))
+    response = make_response(render_template(template, page=page, people=page.items, query=query,
+                                             erase_after=erase_after, now=utcnow()))
     response.headers["Vary"] = "HX-Request"
     return response
 

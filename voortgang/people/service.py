@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, contains_eager
 
 from ..auth.service import hash_password, make_password_token, normalise_email
 from ..config import LOCALES
@@ -23,6 +23,7 @@ from ..errors import Invalid
 from ..extensions import db
 from ..links import public_url
 from ..models import User
+from ..records.paging import Page, fetch_page
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
@@ -259,19 +260,37 @@ def reactivate_user(actor: User, user: User) -> None:
     user.deactivated_at = None
 
 
-def search_people(query: str = "") -> list[User]:
-    """Everybody whose name or email contains `query` (case-insensitive); active people first."""
-    statement = select(User).options(selectinload(User.manager)).order_by(
-        User.active.desc(), func.lower(User.name), User.id
-    )
+def matching(query: str = ""):
+    """The condition on User that the name or e-mail contains `query` (case-insensitive;
+    `%` and `_` are characters, not wildcards), or None for everybody."""
     query = (query or "").strip().lower()
-    if query:
-        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        statement = statement.where(
-            or_(func.lower(User.name).like(pattern, escape="\\"), User.email.like(pattern, escape="\\"))
-        )
-    return list(db.session.scalars(statement))
+    if not query:
+        return None
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    return or_(func.lower(User.name).like(pattern, escape="\\"), User.email.like(pattern, escape="\\"))
+
+
+def people_page(query: str = "", number: int = 1) -> Page:
+    """One page (50) of the people whose name or e-mail contains `query`, active people
+    first, then by name: the page's ids with the list's length, then those people with
+    their managers (two statements)."""
+    condition = matching(query)
+
+    def statement(offset: int, limit: int):
+        ids = select(User.id, func.count().over().label("total"))
+        if condition is not None:
+            ids = ids.where(condition)
+        return ids.order_by(User.active.desc(), func.lower(User.name), User.id).offset(offset).limit(limit)
+
+    rows, total, number = fetch_page(statement, number)
+    position = {person_id: n for n, (person_id, _total) in enumerate(rows)}
+    manager = aliased(User)
+    people = list(db.session.scalars(select(User).outerjoin(manager, manager.id == User.manager_id)
+                                     .options(contains_eager(User.manager.of_type(manager)))
+                                     .where(User.id.in_(position))))
+    people.sort(key=lambda person: position[person.id])
+    return Page(people, total, number)
 
 
 def possible_managers(user: User | None = None) -> list[User]:

@@ -5,10 +5,13 @@ organisation of ten thousand.
 Each fact of a person (their last completed conversation, the one under way, their open
 agreements) is a correlated subquery that starts from that person's conversations on
 an index (`ix_conversations_employee_status`, `ix_conversations_follows_status`,
-`ix_agreements_conversation_status_due`). A page is two statements: the page's person
-ids with the whole list's length (`count(*) OVER ()`), computing only what the filters
-and the sort need; then every fact for those (at most 50) people. The CSV is one
-statement with every fact for everyone, read in chunks (`yield_per`).
+`ix_agreements_conversation_status_due`): `facts.latest`, `facts.current_agreements`.
+A page is two statements: the page's person ids with the whole list's length
+(`count(*) OVER ()`), computing only what the filters and the sort need; then every fact
+for those (at most 50) people. For an administrator (the whole organisation) the first
+statement reads the stored facts instead (`person_facts`, kept by
+`facts.refresh_facts` from the same subqueries). The CSV is one statement with every
+fact for everyone, read in chunks (`yield_per`).
 """
 from __future__ import annotations
 
@@ -21,8 +24,9 @@ from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import Agreement, Conversation, User
+from ..models import Agreement, Conversation, PersonFacts, User
 from . import service
+from .facts import current_agreements, latest
 from .paging import PAGE_SIZE, Page, fetch_page
 from ..vocabulary import OPEN_STATUSES, AgreementStatus, Status
 from .service import DUE_SOON, YEARLY, taken_up
@@ -89,20 +93,6 @@ def _scope(viewer: User):
     return true() if viewer.is_admin else Conversation.manager_id == viewer.id
 
 
-def _latest(column, statuses: tuple[str, ...], viewer: User):
-    """`column` of the person's latest conversation with one of these statuses."""
-    status = Conversation.status == statuses[0] if len(statuses) == 1 else Conversation.status.in_(statuses)
-    return (select(column).where(Conversation.employee_id == User.id, status, _scope(viewer))
-            .order_by(Conversation.scheduled_at.desc(), Conversation.id.desc()).limit(1).scalar_subquery())
-
-
-def _current_agreements(viewer: User, *conditions):
-    return (select(func.count(Agreement.id)).select_from(Conversation)
-            .join(Agreement, Agreement.conversation_id == Conversation.id)
-            .where(Conversation.employee_id == User.id, Conversation.status == Status.COMPLETED, _scope(viewer),
-                   Agreement.status == AgreementStatus.OPEN, ~taken_up(), *conditions))
-
-
 class Facts:
     """The column expressions of one viewer's overview."""
 
@@ -110,13 +100,13 @@ class Facts:
         self.viewer = viewer
         self.today = service.today()
         self.year_ago = datetime.now().astimezone() - YEARLY
-        completed = (Status.COMPLETED,)
-        self.last_at = _latest(Conversation.scheduled_at, completed, viewer)
-        self.next_evaluation = _latest(Conversation.next_evaluation, completed, viewer)
-        self.current_status = _latest(Conversation.status, OPEN_STATUSES, viewer)
-        self.current_at = _latest(Conversation.scheduled_at, OPEN_STATUSES, viewer)
-        self.open_count = _current_agreements(viewer).scalar_subquery()
-        self.overdue_count = _current_agreements(viewer, Agreement.due < self.today).scalar_subquery()
+        completed, scope = (Status.COMPLETED,), _scope(viewer)
+        self.last_at = latest(Conversation.scheduled_at, completed, scope)
+        self.next_evaluation = latest(Conversation.next_evaluation, completed, scope)
+        self.current_status = latest(Conversation.status, OPEN_STATUSES, scope)
+        self.current_at = latest(Conversation.scheduled_at, OPEN_STATUSES, scope)
+        self.open_count = current_agreements(func.count(Agreement.id), scope)
+        self.overdue_count = current_agreements(func.count(Agreement.id), scope, Agreement.due < self.today)
 
     def people(self, filters: Filters):
         """Conditions on User: who is in the list."""
@@ -172,9 +162,41 @@ class Facts:
 
 def page_statement(viewer: User, filters: Filters, offset: int, limit: int = PAGE_SIZE):
     """The ids of one page of people, with the whole list's length."""
+    if viewer.is_admin:
+        return stored_page_statement(filters, offset, limit)
     facts = Facts(viewer)
     return (select(User.id, func.count().over().label("total")).where(*facts.people(filters))
             .order_by(*facts.order(filters.sort)).offset(offset).limit(limit))
+
+
+def stored_page_statement(filters: Filters, offset: int, limit: int = PAGE_SIZE):
+    """An administrator's page: the whole organisation filtered and sorted by the stored
+    facts (person_facts, records/facts.py), one row per person read, instead of each
+    fact worked out per person. The same conditions and order as Facts above, with the
+    administrator's scope (every conversation)."""
+    stored = PersonFacts
+    today = service.today()
+    year_ago = datetime.now().astimezone() - YEARLY
+    query = (select(User.id, func.count().over().label("total"))
+             .outerjoin(stored, stored.employee_id == User.id).where(User.active.is_(True)))
+    if filters.team is not None:
+        query = query.where(User.manager_id == filters.team)
+    if filters.status == "none":
+        query = query.where(stored.current_id.is_(None))
+    elif filters.status:  # the latest open conversation's status, read from it
+        current = aliased(Conversation)
+        query = query.join(current, current.id == stored.current_id).where(current.status == filters.status)
+    if filters.overdue:  # the flags, as in Facts.row
+        query = query.where(or_(
+            stored.last_completed_at.is_(None), stored.last_completed_at < year_ago,
+            and_(stored.next_evaluation < today, stored.current_id.is_(None)),
+            stored.first_due < today,
+        ))
+    by_name = [func.lower(User.name), User.id]
+    order = {"last": [stored.last_completed_at.asc().nulls_first()],
+             "next": [stored.next_evaluation.asc().nulls_last()],
+             "open": [func.coalesce(stored.open_agreements, 0).desc()]}.get(filters.sort, [])
+    return query.order_by(*order, *by_name).offset(offset).limit(limit)
 
 
 def _details(facts: Facts, conditions, order=()):

@@ -30,6 +30,7 @@ from ..models import (
     AuditEvent,
     Conversation,
     ConversationQuestion,
+    PersonFacts,
     Preparation,
     PreparationShare,
     Presence,
@@ -39,6 +40,7 @@ from ..models import (
     TalkingPoint,
     User,
 )
+from .facts import refresh_facts
 
 CHUNK = 500  # ids per statement: far below any database's limit of parameters
 # Reminders name a conversation or an agreement by id (mail.py: due_reminders).
@@ -155,7 +157,9 @@ def erase_conversations(ids: Sequence[int]) -> int:
     """
     deleted = 0
     session = db.session
+    people: set[int] = set()  # whose stored facts change (records/facts.py)
     for chunk in _chunks(sorted(set(ids))):
+        people.update(session.scalars(select(Conversation.employee_id).where(Conversation.id.in_(chunk))))
         questions = select(ConversationQuestion.id).where(ConversationQuestion.conversation_id.in_(chunk))
         agreements = select(Agreement.id).where(Agreement.conversation_id.in_(chunk))
         plain = {"synchronize_session": False}
@@ -181,8 +185,13 @@ def erase_conversations(ids: Sequence[int]) -> int:
         # A closed round keeps the person's frozen state, without the erased conversation.
         session.execute(update(RoundPerson).where(RoundPerson.conversation_id.in_(chunk))
                         .values(conversation_id=None), execution_options=plain)
+        session.execute(update(PersonFacts).where(PersonFacts.current_id.in_(chunk))
+                        .values(current_id=None), execution_options=plain)
         deleted += session.execute(delete(Conversation).where(Conversation.id.in_(chunk)),
                                    execution_options=plain).rowcount
+    # A follow-up erased without the conversation it followed makes that one's open
+    # agreements current again: recompute the people's stored facts.
+    refresh_facts(people)
     session.expire_all()
     return deleted
 
