@@ -326,3 +326,24 @@ def test_my_export_takes_the_same_few_queries_however_many_conversations(app, te
     assert len(data["conversations"]) == 6
     assert all(c["agreements"] and c["talking_points"] for c in data["conversations"])
     assert counts[0] == counts[1] <= 12, counts
+
+
+def test_the_navigation_offers_overview_and_rounds_to_whom_the_pages_answer(team, people, login_as):
+    """A manager whose only report left sees neither link, and both pages answer 404;
+    with an active report both are offered and answer."""
+    def links(client):
+        page = client.get("/").get_data(as_text=True)
+        return 'href="/overview"' in page, 'href="/rounds/"' in page
+
+    left = people.add("lena@example.org", "Lena", manager=team.max, active=False)
+    assert left.active is False
+    max_ = login_as(team.max)
+    assert links(max_) == (True, True)  # Tom still reports to Max
+    assert max_.get("/overview").status_code == 200 and max_.get("/rounds/").status_code == 200
+    with_only_a_leaver = people.add("olga@example.org", "Olga")
+    people.add("piet@example.org", "Piet", manager=with_only_a_leaver, active=False)
+    olga = login_as(with_only_a_leaver)
+    assert links(olga) == (False, False)
+    assert olga.get("/overview").status_code == 404 and olga.get("/rounds/").status_code == 404
+    assert links(login_as(team.admin)) == (True, True)
+    assert links(login_as(team.eva)) == (False, False)

@@ -10,7 +10,6 @@ from flask_login import current_user
 
 from ..conversations import access
 from ..labels import FLAG_NAMES, STATUS_NAMES
-from ..extensions import db
 from ..web import csv_response, pdf_response, signed_in_only
 from . import agreements as agreements_service
 from . import bp, document, reads, service
@@ -25,11 +24,15 @@ def words() -> dict:
     return {"today": date.today(), "format_number": format_number}
 
 
+@bp.app_context_processor
+def navigation() -> dict:
+    """For the navigation on every page: whether to offer the overview and the rounds."""
+    return {"leads_people": service.leads_people}
+
+
 def may_see_overview() -> bool:
     """Administrators (whole organisation) and managers (their team)."""
-    if current_user.is_admin:
-        return True
-    return db.session.execute(service.overview_people_query(current_user).limit(1)).first() is not None
+    return service.leads_people(current_user)
 
 
 FILTER_KEYS = ("team", "status", "overdue", "sort")

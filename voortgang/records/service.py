@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask import g
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased, joinedload, subqueryload
 
@@ -31,6 +32,18 @@ def today() -> date:
 
 
 # --- Scope: whose conversations the viewer may take into account ------------------------------
+
+
+def leads_people(viewer: User) -> bool:
+    """Whether the viewer sees an overview and rounds: an administrator, or a manager
+    with at least one active report. Asked once per request (the navigation asks too)."""
+    if viewer.is_admin:
+        return True
+    cache = g.setdefault("voortgang_leads_people", {})
+    if viewer.id not in cache:
+        cache[viewer.id] = db.session.scalar(
+            select(User.id).where(User.manager_id == viewer.id, User.active.is_(True)).limit(1)) is not None
+    return cache[viewer.id]
 
 
 def overview_people_query(viewer: User):

@@ -43,6 +43,7 @@ from ..errors import Invalid, NotFound, ReadOnly
 from ..extensions import db
 from ..models import Agreement, Conversation, Round, RoundPerson, Template, User
 from ..records.paging import Page, fetch_page
+from ..records.service import leads_people
 from ..vocabulary import ROUND_STATES, AgreementStatus, RoundScope, RoundState
 
 MAX_NAME_LENGTH = 200
@@ -66,14 +67,9 @@ def period_bounds(starts_on: date, ends_on: date) -> tuple[datetime, datetime]:
 # --- Who may start, see and change a round --------------------------------------------------
 
 
-def has_reports(viewer: User) -> bool:
-    return db.session.scalar(select(User.id).where(User.manager_id == viewer.id, User.active.is_(True))
-                             .limit(1)) is not None
-
-
 def may_use_rounds(viewer: User) -> bool:
     """Administrators and managers (people with active reports); everyone else gets 404."""
-    return viewer.is_admin or has_reports(viewer)
+    return leads_people(viewer)
 
 
 def _part(viewer: User, manager_column):
