@@ -414,3 +414,75 @@ def test_a_leaver_without_a_conversation_in_the_round_is_left_out(app, org, logi
     assert data["counts"] == zero(planned=1) and [p["conversation"] for p in data["people"]] == [cid]
     listed = " ".join(admin.get("/rounds/").get_data(as_text=True).split())
     assert "<td>0 of 1</td> <td>0</td>" in listed
+
+
+def test_input_beyond_what_dates_and_ids_can_be_is_refused_or_not_found(app, org, login_as):
+    admin = login_as(org.admin)
+    round_id = started(admin)
+    huge = "99999999999999999999"
+    for data, field_sentence in [({"starts_on": "0001-01-01", "ends_on": "0001-01-02"}, "Enter a date"),
+                                 ({"starts_on": "9999-12-30", "ends_on": "9999-12-31"}, "Enter a date"),
+                                 ({"team": huge, "scope": "team"}, "Choose a manager whose team takes part."),
+                                 ({"template": huge}, "Choose a question list.")]:
+        response = start(admin, name="Typed name", **data)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 422 and field_sentence in body and 'value="Typed name"' in body, data
+    for path in (f"/rounds/{huge}", f"/rounds/{huge}/export.json", f"/rounds/{huge}/export.csv",
+                 f"/conversations/{huge}", f"/people/{huge}/record", f"/admin/people/{huge}"):
+        assert admin.get(path).status_code == 404, path
+    assert admin.post(f"/rounds/{huge}/close").status_code == 404
+    assert admin.post(f"/rounds/{round_id}/plan", data={"person": huge,
+                                                        "scheduled_at": "2027-02-01T10:00"}).status_code == 404
+    for query in (f"planned={huge}", "team=%C2%B2", "page=%C2%B2", f"team={huge}", f"page={huge}"):
+        assert admin.get(f"/rounds/{round_id}?{query}").status_code == 200, query
+    for path in ("/admin/people/?page=%C2%B2", "/overview?team=%C2%B2&page=%C2%B2",
+                 "/overview/agreements?page=-1&team=--3"):
+        assert admin.get(path).status_code == 200, path
+
+
+def test_a_rounds_name_is_one_line_of_text(app, org, login_as):
+    admin = login_as(org.admin)
+    round_id = started(admin, name="Spring\x00 2027\x07\r\nBcc: x@example.org")
+    assert export(admin, round_id)["name"] == "Spring 2027 Bcc: x@example.org"
+
+
+def test_a_follow_up_planned_in_the_same_period_does_not_undo_a_held_conversation(app, org, login_as):
+    mia = login_as(org.mia)
+    round_id = started(mia, team=org.mia.id)
+    cid = planned(mia, org.eva, "2027-01-10T10:00")
+    with app.test_request_context():
+        manager, employee = db.session.get(User, org.mia.id), db.session.get(User, org.eva.id)
+        points.add_agreement(manager, cid, text="Course", owner="employee", due=None)
+        points.set_next_evaluation(manager, cid, date(2027, 3, 1))
+        signoff.propose_close(manager, cid)
+        signoff.sign(manager, cid)
+        signoff.sign(employee, cid)
+    assert counts(mia, round_id) == zero(to_plan=1, completed=1)
+    follow_up = mia.post("/conversations/", data={"employee": org.eva.id, "scheduled_at": "2027-03-01T10:00",
+                                                  "follows": cid})
+    assert follow_up.status_code == 303
+    assert counts(mia, round_id) == zero(to_plan=1, completed=1)
+    row = next(p for p in export(mia, round_id)["people"] if p["person"]["id"] == org.eva.id)
+    assert row["conversation"] == cid
+
+
+def test_a_closed_rounds_agreements_stay_and_only_who_may_open_the_round_gets_a_link(app, org, login_as):
+    admin, mia = login_as(org.admin), login_as(org.mia)
+    round_id = started(admin)
+    cid = planned(mia, org.eva, "2027-02-01T10:00")
+    with app.test_request_context():
+        points.add_agreement(db.session.get(User, org.mia.id), cid, text="Course", owner="employee", due=None)
+    figures = "Open: 0 · done: 0 · dropped: 0"  # only completed conversations' agreements count
+    assert figures in admin.get(f"/rounds/{round_id}").get_data(as_text=True)
+    assert admin.post(f"/rounds/{round_id}/close").status_code == 303
+    with app.test_request_context():
+        points.add_agreement(db.session.get(User, org.mia.id), cid, text="Coaching", owner="manager", due=None)
+    assert figures in admin.get(f"/rounds/{round_id}").get_data(as_text=True)
+    # Eva moves to Max: the round (closed) keeps Eva in Mia's part, so Mia still opens it;
+    # Max, her new manager, has no part in it and gets its name without a link.
+    with app.app_context(), writing():
+        db.session.get(User, org.eva.id).manager_id = org.max.id
+    page = mia.get(f"/conversations/{cid}").get_data(as_text=True)
+    assert f'href="/rounds/{round_id}"' in page
+    eva_page = login_as(org.eva).get(f"/conversations/{cid}").get_data(as_text=True)
+    assert "Onderdeel van ronde</dt><dd>Spring 2027<" in eva_page and f'href="/rounds/{round_id}"' not in eva_page

@@ -17,6 +17,7 @@ from .extensions import babel, compress, csrf, db, login_manager, migrate
 from . import i18n
 from .i18n import LANGUAGE_NAMES, select_locale
 from .paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR, TRANSLATIONS_DIR, default_instance_path
+from .web import IdConverter
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -29,6 +30,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_path=str(instance_path) if instance_path else None,
         instance_relative_config=True,
     )
+    # Ids in URLs no larger than the database holds (before any route is added).
+    app.url_map.converters["int"] = IdConverter
     load_config(app, test_config)
 
     if app.config["PROXY_FIX"]:

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from flask import Response, abort, make_response, request, stream_with_context
 from flask_login import current_user
 
+from werkzeug.routing import IntegerConverter
+
 from .extensions import login_manager
 
 
@@ -16,23 +18,35 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
 
 
+# The largest value an integer column holds (PostgreSQL's integer; also every id).
+LARGEST_INT = 2**31 - 1
+
+
 def parse_int(value: str | None) -> int | None:
-    """An integer form or query value; None when empty or not a number."""
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
+    """An integer form or query value; None when empty, not a number in ASCII digits, or
+    beyond what the database's integer columns hold (such a value matches no row)."""
+    digits = value[1:] if value and value.startswith("-") else value
+    if not digits or not digits.isascii() or not digits.isdecimal():
         return None
+    number = int(value)
+    return number if -LARGEST_INT <= number <= LARGEST_INT else None
+
+
+def parse_id(value: str | None) -> int | None:
+    """A row's id from a form or query value: a positive integer, else None."""
+    number = parse_int(value)
+    return number if number is not None and number > 0 else None
 
 
 def optional_id(value) -> int | None:
     """A form field's coerce for an optional choice of a row by id: None when empty,
-    -1 (no such row, which the domain rules refuse) when not a number."""
+    -1 (no such row, which the domain rules refuse) when not an id."""
     if value in (None, ""):
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
+    if isinstance(value, int):
+        return value
+    number = parse_id(str(value))
+    return -1 if number is None else number
 
 
 def signed_in_only():
@@ -59,6 +73,15 @@ def pdf_response(body: bytes, filename: str):
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in URLs: at most what an id can be, so /rounds/99999999999999999999 is
+    a 404 like any id that does not exist, not an overflow in the database."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", LARGEST_INT)
+        super().__init__(map, *args, **kwargs)
 
 
 # Rows per piece of a streamed CSV: the whole list never sits in memory.

@@ -77,7 +77,7 @@ def render_page(conversation: Conversation, phase: str, status: int = 200, **ext
         extra.setdefault("handed_over", handed_over(conversation))
         from ..rounds.service import rounds_of
 
-        extra.setdefault("rounds", rounds_of(conversation))
+        extra.setdefault("rounds", rounds_of(conversation, current_user))
         if current_user.is_admin:  # administrators see who changed what, when
             from ..records.trail import changes_of
 

@@ -86,6 +86,10 @@ def refresh_facts(employee_ids: Iterable[int | None]) -> None:
     plain = {"synchronize_session": False}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
+        # On PostgreSQL two writes about the same person take turns here (their rows of
+        # users, locked in one order), so the second reads what the first committed
+        # instead of inserting a second row of person_facts; SQLite writers take turns anyway.
+        db.session.execute(select(User.id).where(User.id.in_(chunk)).order_by(User.id).with_for_update())
         theirs = select(Conversation.id).where(Conversation.employee_id.in_(chunk))
         current = current_open_agreements(Agreement.id).where(Conversation.employee_id.in_(chunk))
         db.session.execute(update(Agreement).where(

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..extensions import db
+from ..web import parse_id
 
 PAGE_SIZE = 50
 
 
 def page_number(value: str | None) -> int:
-    return int(value) if value and value.isdigit() and 0 < int(value) < 10**9 else 1
+    number = parse_id(value)
+    return number if number is not None and number < 10**9 else 1
 
 
 @dataclass

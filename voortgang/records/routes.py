@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from ..conversations import access
 from ..labels import FLAG_NAMES, STATUS_NAMES
-from ..web import csv_response, pdf_response, signed_in_only
+from ..web import csv_response, parse_id, pdf_response, signed_in_only
 from . import agreements as agreements_service
 from . import bp, document, reads, service
 from . import overview as overview_service
@@ -45,8 +45,7 @@ def _filter_args(keys=FILTER_KEYS) -> dict:
 
 
 def _team() -> int | None:
-    team = request.args.get("team", "")
-    return int(team) if team.isdigit() and len(team) < 10 else None
+    return parse_id(request.args.get("team"))
 
 
 def _teams() -> dict:

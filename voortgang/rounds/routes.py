@@ -16,7 +16,7 @@ from ..labels import ROUND_STATE_NAMES
 from ..models import Conversation
 from ..records.paging import page_number
 from ..vocabulary import RoundScope
-from ..web import csv_response, parse_int
+from ..web import csv_response, parse_id, parse_int
 from . import bp, service
 from .forms import RoundForm
 
@@ -104,8 +104,7 @@ def _date(field):
 
 def _team() -> int | None:
     """The team filter of the people still to plan (`team`: a manager's id)."""
-    team = request.values.get("team", "")
-    return int(team) if team.isdigit() and len(team) < 10 else None
+    return parse_id(request.values.get("team"))
 
 
 def _page_context(round_, number: int, **extra) -> dict:

@@ -6,8 +6,8 @@ snapshot; people who join later are not in it.
 
 **Which conversation belongs to a round** is derived, as the outside interface says: a
 conversation with a person of the round (as employee), scheduled within its period.
-When there are several, the latest scheduled one (then the highest id) belongs to it
-(`belonging`). The period is the days from `starts_on` to `ends_on` in the
+When there are several, a completed one wins, then the latest scheduled, then the highest
+id (`belonging`). The period is the days from `starts_on` to `ends_on` in the
 organisation's time zone, stored as the instants `period_start` and `period_end`, so
 SQL compares `scheduled_at` directly. A person's state is "to_plan" without such a
 conversation, else that conversation's status.
@@ -44,11 +44,14 @@ from ..extensions import db
 from ..models import Agreement, Conversation, Round, RoundPerson, Template, User
 from ..records.paging import Page, fetch_page
 from ..records.service import leads_people
-from ..vocabulary import ROUND_STATES, AgreementStatus, RoundScope, RoundState
+from ..vocabulary import ROUND_STATES, AgreementStatus, RoundScope, RoundState, Status
 
 MAX_NAME_LENGTH = 200
 # A round is meant to last weeks or months; a typo of a year (2207) is refused.
 MAX_PERIOD = timedelta(days=2 * 366)
+# Dates a period can be turned into instants for (the first midnight in the organisation's
+# time zone, the midnight after the last day).
+MIN_YEAR, MAX_YEAR = 1900, 9998
 CSV_CHUNK = 500
 
 
@@ -195,7 +198,9 @@ def start_round(actor: User, *, name: str, starts_on: date | None, ends_on: date
         raise Invalid("round_team_unknown", field="team")
     if scope == RoundScope.CHOSEN and not person_ids:
         raise Invalid("round_people_missing", field="people")
-    name = " ".join((name or "").split())
+    # One line of text: control characters (NUL included, which PostgreSQL refuses) and
+    # runs of spaces become one space; the name goes into e-mail subjects too.
+    name = " ".join("".join(c if c >= " " else " " for c in name or "").split())
     if not name:
         raise Invalid("round_name_missing", field="name")
     if len(name) > MAX_NAME_LENGTH:
@@ -206,6 +211,10 @@ def start_round(actor: User, *, name: str, starts_on: date | None, ends_on: date
         raise Invalid("round_end_missing", field="ends_on")
     if ends_on < starts_on:
         raise Invalid("round_period_order", field="ends_on")
+    if starts_on.year < MIN_YEAR:
+        raise Invalid("date_invalid", field="starts_on")
+    if ends_on.year > MAX_YEAR:
+        raise Invalid("date_invalid", field="ends_on")
     if ends_on - starts_on > MAX_PERIOD:
         raise Invalid("round_period_long", field="ends_on")
     if template_id is not None and db.session.get(Template, template_id) is None:
@@ -253,14 +262,16 @@ def start_round(actor: User, *, name: str, starts_on: date | None, ends_on: date
 
 def belonging(round_: Round | None = None):
     """The id of the conversation that belongs to the round for a person of it, correlated
-    to RoundPerson (and to Round, unless `round_` gives the period): the latest scheduled
-    within the period, then the highest id."""
+    to RoundPerson (and to Round, unless `round_` gives the period): of those scheduled
+    within the period, a completed one first (a follow-up planned in the same period does
+    not undo that the person's conversation was held), then the latest, then the highest id."""
     start, end = (round_.period_start, round_.period_end) if round_ is not None else (Round.period_start,
                                                                                         Round.period_end)
     query = (select(Conversation.id)
              .where(Conversation.employee_id == RoundPerson.person_id,
                     Conversation.scheduled_at >= start, Conversation.scheduled_at < end)
-             .order_by(Conversation.scheduled_at.desc(), Conversation.id.desc()).limit(1))
+             .order_by(case((Conversation.status == Status.COMPLETED, 0), else_=1),
+                       Conversation.scheduled_at.desc(), Conversation.id.desc()).limit(1))
     return query.correlate(RoundPerson, *(() if round_ is not None else (Round,))).scalar_subquery()
 
 
@@ -327,7 +338,9 @@ class Figures:
 
 
 def figures(round_: Round, viewer: User) -> Figures:
-    """Counts per state and per team (one statement) and the agreements (one statement)."""
+    """Counts per state and per team (one statement) and the agreements of the completed
+    conversations (one statement: a completed conversation never changes, so these
+    figures stay when the round closes)."""
     rows = _people_rows(round_, viewer)
     manager = aliased(User)
     counted = db.session.execute(
@@ -343,7 +356,7 @@ def figures(round_: Round, viewer: User) -> Figures:
     agreements = dict.fromkeys(AgreementStatus, 0)
     for status, number in db.session.execute(
             select(Agreement.status, func.count()).join(rows, Agreement.conversation_id == rows.c.conversation_id)
-            .group_by(Agreement.status)):
+            .where(rows.c.state == RoundState.COMPLETED).group_by(Agreement.status)):
         agreements[status] = number
     ordered = sorted(by_team.values(), key=lambda t: (t.manager_id is None, t.manager_name.lower(), t.manager_id or 0))
     return Figures(counts, ordered, agreements)
@@ -433,9 +446,10 @@ def export(round_: Round, viewer: User) -> dict:
 # --- The rounds a conversation belongs to, and a manager's next steps ----------------------------
 
 
-def rounds_of(conversation: Conversation) -> list[Round]:
-    """The rounds this conversation belongs to (for its page): open rounds by the rule,
-    closed rounds by what they froze. Two statements, few rows."""
+def rounds_of(conversation: Conversation, viewer: User) -> list[tuple[Round, bool]]:
+    """The rounds this conversation belongs to, each with whether the viewer may open it
+    (for its page, which both participants see): open rounds by the rule, closed rounds
+    by what they froze. Two statements, few rows."""
     open_rounds = db.session.scalars(
         select(Round).join(RoundPerson, RoundPerson.round_id == Round.id)
         .where(Round.closed_at.is_(None), RoundPerson.person_id == conversation.employee_id,
@@ -443,7 +457,17 @@ def rounds_of(conversation: Conversation) -> list[Round]:
     closed_rounds = db.session.scalars(
         select(Round).join(RoundPerson, RoundPerson.round_id == Round.id)
         .where(Round.closed_at.is_not(None), RoundPerson.conversation_id == conversation.id))
-    return sorted({*open_rounds, *closed_rounds}, key=lambda r: (r.starts_on, r.id))
+    uses_rounds = may_use_rounds(viewer)
+    return [(r, uses_rounds and _may_see(viewer, r))
+            for r in sorted({*open_rounds, *closed_rounds}, key=lambda r: (r.starts_on, r.id))]
+
+
+def _may_see(viewer: User, round_: Round) -> bool:
+    try:
+        get_visible(viewer, round_.id)
+    except NotFound:
+        return False
+    return True
 
 
 @dataclass
