@@ -209,7 +209,9 @@ def test_mail_of_a_transaction_that_rolled_back_is_never_sent(app, team, inbox):
 
 
 def test_remind_sends_each_reminder_once(app, team, login_as, inbox, runner):
-    tomorrow = date.today() + timedelta(days=1)
+    with app.app_context():
+        today = mail.organisation_today()
+    tomorrow = today + timedelta(days=1)
     with app.app_context():
         mia, eva = db.session.get(User, team.mia.id), db.session.get(User, team.eva.id)
         planning.plan_conversation(mia, employee_id=eva.id, manager_id=mia.id,
@@ -217,8 +219,8 @@ def test_remind_sends_each_reminder_once(app, team, login_as, inbox, runner):
                                       hour=11, tzinfo=timezone.utc))
         done = planning.plan_conversation(mia, employee_id=eva.id, manager_id=mia.id,
                                          scheduled_at=datetime(2026, 1, 5, 9, tzinfo=timezone.utc))
-        points.add_agreement(mia, done.id, text="Overdue thing", owner="employee", due=date.today() - timedelta(days=3))
-        points.set_next_evaluation(mia, done.id, date.today() + timedelta(days=10))
+        points.add_agreement(mia, done.id, text="Overdue thing", owner="employee", due=today - timedelta(days=3))
+        points.set_next_evaluation(mia, done.id, today + timedelta(days=10))
         signoff.propose_close(mia, done.id)
         signoff.sign(mia, done.id)
         signoff.sign(eva, done.id)
@@ -236,6 +238,25 @@ def test_remind_sends_each_reminder_once(app, team, login_as, inbox, runner):
     inbox.clear()
     assert runner.invoke(args=["remind"]).exit_code == 0
     assert inbox.all() == []  # once each
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_remind_works_out_tomorrow_in_the_organisations_time_zone(app, team, inbox, runner, zone):
+    """UTC+14 and UTC-11: at any hour one of them is on another day than the server's UTC."""
+    from zoneinfo import ZoneInfo
+
+    app.config["BABEL_DEFAULT_TIMEZONE"] = zone
+    local_tomorrow = datetime.now(ZoneInfo(zone)).date() + timedelta(days=1)
+    with app.app_context():
+        mia, eva = db.session.get(User, team.mia.id), db.session.get(User, team.eva.id)
+        planning.plan_conversation(mia, employee_id=eva.id, manager_id=mia.id, scheduled_at=datetime.combine(
+            local_tomorrow, datetime.min.time()).replace(hour=12, tzinfo=ZoneInfo(zone)))
+    inbox.clear()
+    assert runner.invoke(args=["remind"]).exit_code == 0
+    assert sorted((m["To"].split("<")[-1].rstrip(">"), m["Subject"]) for m in inbox.all()) == [
+        ("eva@example.org", "Morgen: je voortgangsgesprek met Mia"),
+        ("mia@example.org", "Tomorrow: your progress conversation with Eva"),
+    ]
 
 
 def test_remind_without_smtp_says_so(runner):
@@ -288,7 +309,8 @@ def _start_round(app, actor_id: int, starts_on: date, ends_on: date, team_id: in
 
 
 def test_remind_tells_managers_once_a_week_while_people_of_theirs_are_to_plan(app, team, inbox, runner):
-    today = date.today()
+    with app.app_context():
+        today = mail.organisation_today()
     _start_round(app, team.admin.id, today - timedelta(days=2), today + timedelta(days=40))
     inbox.clear()
     assert runner.invoke(args=["remind"]).exit_code == 0
@@ -320,7 +342,8 @@ def test_remind_tells_managers_once_a_week_while_people_of_theirs_are_to_plan(ap
 
 
 def test_remind_tells_managers_once_when_the_round_ends_within_a_week(app, team, inbox, runner):
-    today = date.today()
+    with app.app_context():
+        today = mail.organisation_today()
     round_id = _start_round(app, team.mia.id, today - timedelta(days=20), today + timedelta(days=7),
                             team_id=team.mia.id)
     inbox.clear()
@@ -338,7 +361,8 @@ def test_remind_tells_managers_once_when_the_round_ends_within_a_week(app, team,
 
 
 def test_a_closed_round_reminds_nobody(app, team, inbox, runner, login_as):
-    today = date.today()
+    with app.app_context():
+        today = mail.organisation_today()
     round_id = _start_round(app, team.admin.id, today, today + timedelta(days=3))
     assert login_as(team.admin).post(f"/rounds/{round_id}/close").status_code == 303
     inbox.clear()

@@ -182,14 +182,12 @@ def demo() -> None:
 @with_appcontext
 def remind() -> None:
     """Send the reminders that are due (meant to run daily from cron); each goes out once."""
-    from datetime import date
-
     from . import mail
 
     if not mail.enabled():
         click.echo("E-mail is not configured (VOORTGANG_SMTP_HOST): no reminders sent.")
         return
-    queued = mail.due_reminders(date.today())
+    queued = mail.due_reminders(mail.organisation_today())
     mail.courier(current_app).stop()  # woken by the commits above: let it finish its round
     mail.deliver_due()  # and deliver the rest here, before the command ends
     waiting = mail.waiting()

@@ -17,7 +17,7 @@ import logging
 import smtplib
 import ssl
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
@@ -295,6 +295,12 @@ def _remind(kind: str, object_id: int, user: User, template: str, subject_fn, **
             return False
         db.session.add(SentReminder(kind=kind, object_id=object_id, user_id=user.id))
     return True
+
+
+def organisation_today() -> date:
+    """Today in the organisation's time zone (the server's clock may run on UTC): the day
+    reminders are worked out for, as the pages show dates in that zone."""
+    return datetime.now(_zone()).date()
 
 
 def due_reminders(today: date) -> int:
