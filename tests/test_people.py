@@ -137,6 +137,10 @@ def test_list_and_search(org, admin):
     assert ">Tom</a>" in page and ">Eva</a>" not in page
     page = admin.get("/admin/people/?q=%25").get_data(as_text=True)  # % is a character, not a wildcard
     assert "Nobody matches this search." in page
+    # A NUL (which PostgreSQL cannot compare) is dropped, here and in the planning form's search.
+    page = admin.get("/admin/people/?q=E%00VA").get_data(as_text=True)
+    assert ">Eva</a>" in page and ">Mia</a>" not in page
+    assert admin.get("/conversations/new?q=%00").status_code == 200
 
 
 def test_search_answers_htmx_with_the_list_fragment(org, admin):

@@ -263,7 +263,7 @@ def reactivate_user(actor: User, user: User) -> None:
 def matching(query: str = ""):
     """The condition on User that the name or e-mail contains `query` (case-insensitive;
     `%` and `_` are characters, not wildcards), or None for everybody."""
-    query = (query or "").strip().lower()
+    query = (query or "").replace("\x00", "").strip().lower()  # (PostgreSQL refuses NUL in text)
     if not query:
         return None
     escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
