@@ -20,7 +20,9 @@ import tempfile
 import time
 from datetime import UTC, date, datetime
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import insert, select, text
+
+from .scale import counting
 
 PASSWORD = "bench-password-1"
 CONFIG = {"TESTING": False, "WTF_CSRF_ENABLED": False, "DEFAULT_LOCALE": "en", "ARGON2_TIME_COST": 1,
@@ -91,17 +93,10 @@ def fill(app, people: int) -> tuple[int, int]:
 def measure(app, client, path: str, requests: int) -> tuple[float, int, int]:
     from voortgang.extensions import db
 
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        if not statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            statements.append(statement)
-
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    response = client.get(path)
-    event.remove(engine, "before_cursor_execute", count)
+    with counting(engine) as statements:
+        response = client.get(path)
     assert response.status_code == 200, (path, response.status_code)
     times = []
     for _ in range(requests):

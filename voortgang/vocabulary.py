@@ -43,7 +43,7 @@ OPEN_STATUSES = (Status.PLANNED, Status.IN_PROGRESS, Status.AWAITING_SIGNATURES)
 
 class RoundState(StrEnum):
     """Where a person of a round is: to plan, or the status of the conversation that
-    belongs to the round (rounds/service.py)."""
+    belongs to the round (rounds/figures.py)."""
 
     TO_PLAN = "to_plan"
     PLANNED = "planned"

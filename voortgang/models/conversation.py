@@ -123,7 +123,7 @@ class Conversation(db.Model):
         Index("ix_conversations_employee_status", "employee_id", "status", "scheduled_at"),
         Index("ix_conversations_follows_status", "follows_id", "status"),
         Index("ix_conversations_manager_status", "manager_id", "status", "scheduled_at"),
-        # A person's latest conversation within a period (a round's, rounds/service.py: belonging).
+        # A person's latest conversation within a period (a round's, rounds/figures.py: belonging).
         Index("ix_conversations_employee_scheduled", "employee_id", "scheduled_at"),
     )
 

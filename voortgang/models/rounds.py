@@ -1,7 +1,7 @@
 """Rounds: "the progress conversations of spring 2027, everyone, done by 31 March".
 
 A round is a period and the people taken in when it started. Which conversation belongs
-to a round is derived (rounds/service.py): while the round is open, a person's latest
+to a round is derived (rounds/figures.py): while the round is open, a person's latest
 conversation as employee scheduled within the period; when it closes, each person's
 conversation, state and manager are frozen in `round_people`, so the figures stay.
 """

@@ -18,6 +18,7 @@ from ..records.paging import page_number
 from ..vocabulary import RoundScope
 from ..web import csv_response, parse_id, parse_int
 from . import bp, service
+from . import figures as round_figures
 from .forms import RoundForm
 
 
@@ -41,7 +42,7 @@ def words() -> dict:
 @bp.get("/")
 def index():
     rounds = service.rounds_for(current_user)
-    return render_template("rounds/index.html", rounds=rounds, progress=service.progress_of(current_user, rounds))
+    return render_template("rounds/index.html", rounds=rounds, progress=round_figures.progress_of(current_user, rounds))
 
 
 def _round_form() -> RoundForm:
@@ -111,8 +112,8 @@ def _page_context(round_, number: int, **extra) -> dict:
     team = _team()
     return {
         "round": round_,
-        "figures": service.figures(round_, current_user),
-        "page": service.to_plan_page(round_, current_user, number, team),
+        "figures": round_figures.figures(round_, current_user),
+        "page": round_figures.to_plan_page(round_, current_user, number, team),
         "team": team,
         "page_args": {"round_id": round_.id, **({"team": team} if team is not None else {})},
         "team_of": _("Team of %(name)s", name="%(name)s"),
@@ -164,7 +165,7 @@ def close(round_id: int):
 def export(round_id: int):
     """The round as JSON (part of the outside interface: keys are only ever added)."""
     round_ = service.get_visible(current_user, round_id)
-    response = jsonify(service.export(round_, current_user))
+    response = jsonify(round_figures.export(round_, current_user))
     response.headers["Content-Disposition"] = f'attachment; filename="voortgang-round-{round_.id}.json"'
     return response
 
@@ -180,5 +181,5 @@ def export_csv(round_id: int):
     """Every person of the viewer's part of the round, with state and conversation."""
     round_ = service.get_visible(current_user, round_id)
     header = [_("Name"), _("Email"), _("Manager"), _("State"), _("Date"), _("Conversation")]
-    return csv_response(header, service.all_people(round_, current_user), _round_cells,
+    return csv_response(header, round_figures.all_people(round_, current_user), _round_cells,
                         f"voortgang-round-{round_.id}.csv")
